@@ -1,0 +1,28 @@
+# Pipeline Studio: `make run` starts everything, `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint install
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+## Start web, worker and beat on embedded defaults (or on DATABASE_URL / CELERY_BROKER_URL).
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runstudio
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## Run the whole test suite (lint first; embedded defaults unless DATABASE_URL/CELERY_BROKER_URL).
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,308 @@
+"""Pipelines, their runs and step runs, metrics, source snapshots and published pipelines.
+
+A pipeline's graph is a JSON document checked by :mod:`pipelines.graph` before it is
+stored: parameters with typed defaults, and steps with script, arguments, inputs and
+outputs (the data edges), compute target, reuse and timeout. Runs copy the graph they
+execute, so later changes never alter history.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from studio.models import Workspace
+
+
+class RunStatus(models.TextChoices):
+    NOT_STARTED = "NotStarted", "Not started"
+    QUEUED = "Queued", "Queued"
+    RUNNING = "Running", "Running"
+    FINISHED = "Finished", "Finished"
+    FAILED = "Failed", "Failed"
+    CANCELING = "Canceling", "Canceling"
+    CANCELED = "Canceled", "Canceled"
+
+    @classmethod
+    def terminal(cls) -> set[str]:
+        return {cls.FINISHED, cls.FAILED, cls.CANCELED}
+
+    @classmethod
+    def active(cls) -> set[str]:
+        return {cls.NOT_STARTED, cls.QUEUED, cls.RUNNING, cls.CANCELING}
+
+
+class Experiment(models.Model):
+    """A name that groups runs."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="experiments")
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="experiment_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SourceSnapshot(models.Model):
+    """A folder of step scripts, uploaded once as a .tar.gz and addressed by its sha256."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="snapshots")
+    sha256 = models.CharField(max_length=64)
+    archive = models.FileField(upload_to="snapshots/", max_length=300)
+    size = models.PositiveBigIntegerField()
+    # Relative paths of the regular files in the archive, for validating script names.
+    files = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "sha256"], name="snapshot_content_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.sha256[:12]
+
+
+class Pipeline(models.Model):
+    """A graph of steps, as submitted from the SDK or the API."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="pipelines")
+    name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    graph = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name or f"Pipeline {self.pk}"
+
+
+class PublishedPipeline(models.Model):
+    """An immutable snapshot of a pipeline with its own REST endpoint."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "Active", "Active"
+        DISABLED = "Disabled", "Disabled"
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="published_pipelines"
+    )
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    version = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    graph = models.JSONField()
+    continue_on_step_failure = models.BooleanField(default=False)
+    source_pipeline = models.ForeignKey(
+        Pipeline, null=True, blank=True, on_delete=models.SET_NULL, related_name="publications"
+    )
+    source_run = models.ForeignKey(
+        "PipelineRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    published_by_label = models.CharField(max_length=200, blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(fields=["workspace", "status", "-published_at"], name="published_ws_list"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["Active", "Disabled"]), name="published_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}".strip()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class PipelineRun(models.Model):
+    """One execution of a pipeline."""
+
+    class Source(models.TextChoices):
+        API = "API", "API"
+        SDK = "SDK", "SDK"
+        STUDIO = "Studio", "Studio"
+        SCHEDULE = "Schedule", "Schedule"
+        RESUBMIT = "Resubmit", "Resubmit"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
+    experiment = models.ForeignKey(Experiment, on_delete=models.PROTECT, related_name="runs")
+    pipeline = models.ForeignKey(
+        Pipeline, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    published_pipeline = models.ForeignKey(
+        PublishedPipeline, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    pipeline_endpoint = models.ForeignKey(
+        "endpoints.PipelineEndpoint", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="runs",
+    )
+    endpoint_version = models.CharField(max_length=16, blank=True)
+    # The graph as executed and the resolved parameter values.
+    graph = models.JSONField()
+    parameters = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.NOT_STARTED
+    )
+    description = models.TextField(blank=True)
+    run_source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
+    tags = models.JSONField(default=dict, blank=True)
+    continue_on_step_failure = models.BooleanField(default=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_by_label = models.CharField(max_length=200, blank=True)
+    resubmitted_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resubmissions"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="run_ws_time"),
+            models.Index(fields=["workspace", "status", "-created_at"], name="run_ws_status"),
+            models.Index(fields=["pipeline_endpoint", "-created_at"], name="run_endpoint_time"),
+            models.Index(fields=["published_pipeline", "-created_at"], name="run_published_time"),
+            models.Index(fields=["experiment", "-created_at"], name="run_experiment_time"),
+            models.Index(fields=["status", "dispatched_at"], name="run_status_dispatch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in RunStatus.terminal()
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class StepRun(models.Model):
+    """One execution of one step of a pipeline run."""
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=255)
+    position = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.NOT_STARTED
+    )
+    compute_target = models.CharField(max_length=64, default="cpu")
+    # What identifies the work for reuse: snapshot, script, arguments, parameters, inputs.
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    reused_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    argv = models.JSONField(default=list, blank=True)
+    # {"output name": {"path": "<storage prefix>", "files": [...], "digest": "<sha256>"}}
+    outputs = models.JSONField(default=dict, blank=True)
+    log = models.TextField(blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name"], name="step_name_unique_in_run")
+        ]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="step_status_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def is_reused(self) -> bool:
+        return self.reused_from_id is not None
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class Metric(models.Model):
+    """A value logged by a step: a scalar, a list, a row, or a tag."""
+
+    class Kind(models.TextChoices):
+        SCALAR = "scalar", "Scalar"
+        LIST = "list", "List"
+        ROW = "row", "Row"
+        TAG = "tag", "Tag"
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="metrics")
+    step_run = models.ForeignKey(
+        StepRun, null=True, blank=True, on_delete=models.CASCADE, related_name="metrics"
+    )
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SCALAR)
+    value = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "id"]
+        indexes = [models.Index(fields=["run", "name"], name="metric_run_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class IdempotencyKey(models.Model):
+    """Remembers the run a submit with an ``Idempotency-Key`` created, for 24 hours."""
+
+    # Who sent it: "token:<id>" or "user:<id>"; the same key from another caller is another key.
+    principal = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_key_unique")
+        ]

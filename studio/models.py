@@ -1,0 +1,225 @@
+"""Workspaces, memberships and roles, API tokens and the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    """A member's role in a workspace. Each role may do all that the ones below it may."""
+
+    READER = "reader", "Reader"
+    CONTRIBUTOR = "contributor", "Contributor"
+    ADMIN = "admin", "Admin"
+
+    @classmethod
+    def rank(cls, role: str) -> int:
+        """Order of roles: Reader < Contributor < Admin; unknown roles rank lowest."""
+        return {cls.READER: 1, cls.CONTRIBUTOR: 2, cls.ADMIN: 3}.get(role, 0)
+
+    @classmethod
+    def at_least(cls, role: str, needed: str) -> bool:
+        """True when ``role`` may do what ``needed`` may."""
+        return cls.rank(role) >= cls.rank(needed) > 0
+
+
+class Workspace(models.Model):
+    """A team's space; every pipeline, run and endpoint belongs to exactly one."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def role_of(self, user) -> str | None:
+        """The role of ``user`` here, or None when not a member."""
+        if user is None or not user.is_authenticated:
+            return None
+        membership = self.memberships.filter(user=user).only("role").first()
+        return membership.role if membership else None
+
+
+class Membership(models.Model):
+    """A user's role in one workspace."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.READER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_once"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+        ordering = ["workspace", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.get_role_display()})"
+
+
+def hash_token(secret: str) -> str:
+    """The stored form of an API token secret (the secret itself is never stored)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A bearer token scoped to one workspace with a role. Only its hash is stored."""
+
+    PREFIX = "pst_"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=100)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.READER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # First characters of the secret, shown in lists so people can tell tokens apart.
+    hint = models.CharField(max_length=16)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="token_role_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    @classmethod
+    def issue(
+        cls,
+        workspace: Workspace,
+        *,
+        name: str,
+        role: str,
+        created_by=None,
+        expires_at: datetime | None = None,
+    ) -> tuple[ApiToken, str]:
+        """Create a token; returns it and its secret, which is shown once and never again."""
+        secret = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            workspace=workspace,
+            name=name,
+            role=role,
+            token_hash=hash_token(secret),
+            hint=secret[: len(cls.PREFIX) + 6],
+            created_by=created_by,
+            expires_at=expires_at,
+        )
+        return token, secret
+
+    @classmethod
+    def authenticate(cls, secret: str) -> ApiToken | None:
+        """The usable token with this secret (not revoked, not expired), or None."""
+        if not secret or not secret.startswith(cls.PREFIX) or len(secret) > 200:
+            return None
+        token = (
+            cls.objects.usable()
+            .select_related("workspace", "created_by")
+            .filter(token_hash=hash_token(secret))
+            .first()
+        )
+        if token is not None:
+            now = timezone.now()
+            # Write last-used at most once a minute so a busy caller does not write on every call.
+            if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+                cls.objects.filter(pk=token.pk).update(last_used_at=now)
+                token.last_used_at = now
+        return token
+
+    @property
+    def is_usable(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def revoke(self, *, by=None) -> None:
+        """Revoke the token at once; later calls with it get 401."""
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+            AuditEvent.record(self.workspace, by, "token.revoked", self, role=self.role)
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, and when."""
+
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Who acted, as shown: a user name, or "token <name>" for an API token without a user.
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="audit_ws_time"),
+            models.Index(fields=["workspace", "action", "-created_at"], name="audit_ws_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+    @classmethod
+    def record(cls, workspace, actor, action: str, obj=None, **details) -> AuditEvent:
+        """Write one audit event. ``actor`` is a user, an ApiToken, or None (the system)."""
+        user = None
+        label = "system"
+        if isinstance(actor, ApiToken):
+            user = actor.created_by
+            label = f"token {actor.name}"
+        elif actor is not None and getattr(actor, "is_authenticated", False):
+            user = actor
+            label = actor.get_username()
+        return cls.objects.create(
+            workspace=workspace,
+            actor=user,
+            actor_label=label[:200],
+            action=action,
+            object_type=type(obj).__name__ if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            object_repr=str(obj)[:300] if obj is not None else "",
+            details=details,
+        )

@@ -1,0 +1,12 @@
+"""Shared fixtures. Each area keeps its own fixtures in tests/fixtures/<area>.py."""
+
+import os
+
+# Playwright's sync API runs an event loop in the test thread; Django's async-safety
+# check would otherwise refuse database access from live_server tests.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytest_plugins = [
+    "tests.fixtures.people",
+    "tests.fixtures.browser",
+]
