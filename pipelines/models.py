@@ -9,10 +9,10 @@ execute, so later changes never alter history.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
-from studio.models import Workspace
+from studio.models import AuditEvent, Workspace
 
 
 class RunStatus(models.TextChoices):
@@ -60,7 +60,10 @@ class SourceSnapshot(models.Model):
     # Relative paths of the regular files in the archive, for validating script names.
     files = models.JSONField(default=list)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -83,7 +86,10 @@ class Pipeline(models.Model):
     description = models.TextField(blank=True)
     graph = models.JSONField()
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -118,7 +124,10 @@ class PublishedPipeline(models.Model):
         "PipelineRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     published_by_label = models.CharField(max_length=200, blank=True)
@@ -143,6 +152,120 @@ class PublishedPipeline(models.Model):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    @classmethod
+    def publish_from(
+        cls,
+        source: Pipeline | PipelineRun,
+        *,
+        name: str,
+        description: str = "",
+        version: str = "",
+        continue_on_step_failure: bool = False,
+        by,
+    ) -> PublishedPipeline:
+        """Publish ``source`` (a pipeline or a run of one), freezing its graph as it is now.
+
+        Raises ``InvalidInput`` naming the field when the name is blank or too long.
+        """
+        from studio.rules import actor_label, actor_user
+
+        from .graph import InvalidInput
+
+        name = (name or "").strip()
+        problems = []
+        if not name or len(name) > 255:
+            problems.append({"field": "Name", "message": "needs 1 to 255 characters"})
+        if len(version or "") > 64:
+            problems.append({"field": "Version", "message": "at most 64 characters"})
+        if problems:
+            fields = ", ".join(p["field"] for p in problems)
+            raise InvalidInput(f"Cannot publish: {fields} is not valid.", problems)
+        from_run = isinstance(source, PipelineRun)
+        with transaction.atomic():
+            published = cls.objects.create(
+                workspace=source.workspace,
+                name=name,
+                description=description or "",
+                version=version or "",
+                graph=source.graph,
+                continue_on_step_failure=continue_on_step_failure,
+                source_pipeline_id=source.pipeline_id if from_run else source.pk,
+                source_run=source if from_run else None,
+                published_by=actor_user(by),
+                published_by_label=actor_label(by),
+            )
+            AuditEvent.record(
+                published.workspace,
+                by,
+                "published_pipeline.published",
+                published,
+                source=f"run {source.pk}" if from_run else f"pipeline {source.pk}",
+            )
+        return published
+
+    def disable(self, *, by) -> None:
+        """Stop new runs of this published pipeline and hide it from lists (Admins only)."""
+        self._set_status(self.Status.DISABLED, "published_pipeline.disabled", by)
+
+    def enable(self, *, by) -> None:
+        """Let this published pipeline take runs again (Admins only)."""
+        self._set_status(self.Status.ACTIVE, "published_pipeline.enabled", by)
+
+    def _set_status(self, status: str, action: str, by) -> None:
+        with transaction.atomic():
+            locked = type(self).objects.select_for_update().get(pk=self.pk)
+            if locked.status != status:
+                locked.status = status
+                locked.updated_at = timezone.now()
+                locked.save(update_fields=["status", "updated_at"])
+                AuditEvent.record(self.workspace, by, action, locked)
+        self.status, self.updated_at = locked.status, locked.updated_at
+
+    def check_active(self) -> None:
+        """Raise ``Conflict`` naming this published pipeline when it is disabled."""
+        from studio.rules import Conflict
+
+        if not self.is_active:
+            raise Conflict(
+                f"Published pipeline '{self}' (id {self.pk}) is disabled; "
+                "an Admin must enable it before it takes runs."
+            )
+
+    def submit(
+        self,
+        *,
+        experiment_name: str,
+        parameter_assignments: dict | None = None,
+        by,
+        run_source: str = "API",
+        description: str = "",
+        endpoint=None,
+        endpoint_version: str = "",
+    ) -> PipelineRun:
+        """Start a run of this published pipeline with type-checked parameter assignments.
+
+        Raises ``Conflict`` when the pipeline is disabled and ``ParameterError`` naming each
+        unknown or ill-typed assignment. The engine creates the rows and dispatches the run.
+        """
+        from .engine import submit_run
+        from .graph import resolve_parameters
+
+        self.check_active()
+        parameters = resolve_parameters(self.graph, parameter_assignments)
+        return submit_run(
+            workspace=self.workspace,
+            graph=self.graph,
+            experiment_name=experiment_name,
+            parameters=parameters,
+            by=by,
+            run_source=run_source,
+            description=description,
+            published_pipeline=self,
+            pipeline_endpoint=endpoint,
+            endpoint_version=endpoint_version,
+            continue_on_step_failure=self.continue_on_step_failure,
+        )
+
 
 class PipelineRun(models.Model):
     """One execution of a pipeline."""
@@ -163,7 +286,10 @@ class PipelineRun(models.Model):
         PublishedPipeline, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
     pipeline_endpoint = models.ForeignKey(
-        "endpoints.PipelineEndpoint", null=True, blank=True, on_delete=models.SET_NULL,
+        "endpoints.PipelineEndpoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="runs",
     )
     endpoint_version = models.CharField(max_length=16, blank=True)
@@ -178,7 +304,10 @@ class PipelineRun(models.Model):
     tags = models.JSONField(default=dict, blank=True)
     continue_on_step_failure = models.BooleanField(default=False)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     submitted_by_label = models.CharField(max_length=200, blank=True)
@@ -208,6 +337,34 @@ class PipelineRun(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in RunStatus.terminal()
+
+    def cancel(self, by) -> None:
+        """Cancel the run: steps not started become Canceled at once; running steps are
+        Canceling until their worker has terminated their processes; the run ends Canceled.
+
+        Canceling again while a cancel is in flight does nothing; a run that has already
+        ended raises ``studio.rules.Conflict``.
+        """
+        from studio.rules import Conflict
+
+        with transaction.atomic():
+            run = PipelineRun.objects.select_for_update().get(pk=self.pk)
+            if run.is_terminal:
+                raise Conflict(f"Run {run.pk} has already ended ({run.status}); nothing to cancel.")
+            if run.status != RunStatus.CANCELING:
+                now = timezone.now()
+                steps = run.steps.select_for_update()
+                steps.filter(status__in=[RunStatus.NOT_STARTED, RunStatus.QUEUED]).update(
+                    status=RunStatus.CANCELED,
+                    failure_reason="Canceled before it started.",
+                    finished_at=now,
+                )
+                running = steps.filter(status=RunStatus.RUNNING).update(status=RunStatus.CANCELING)
+                run.status = RunStatus.CANCELING if running else RunStatus.CANCELED
+                run.finished_at = None if running else now
+                run.save(update_fields=["status", "finished_at"])
+                AuditEvent.record(run.workspace, by, "run.canceled", run)
+        self.status, self.finished_at = run.status, run.finished_at
 
     @property
     def duration(self):
@@ -306,3 +463,6 @@ class IdempotencyKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["principal", "key"], name="idempotency_key_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"

@@ -14,3 +14,19 @@ kombu_sqlalchemy.Transport.polling_interval = 0.05
 app = Celery("studio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The engine's safety nets: send runs the broker never got, and retry or fail steps whose
+# worker died. Both are cheap queries when there is nothing to do.
+_interval = float(os.environ.get("STUDIO_SCHEDULER_INTERVAL", "10"))
+app.conf.beat_schedule = {
+    "dispatch-waiting-runs": {
+        "task": "pipelines.tasks.dispatch_waiting_runs",
+        "schedule": _interval,
+        "options": {"queue": "studio", "expires": _interval},
+    },
+    "reap-lost-steps": {
+        "task": "pipelines.tasks.reap_lost_steps",
+        "schedule": _interval,
+        "options": {"queue": "studio", "expires": _interval},
+    },
+}

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # Serves the API docs page's Swagger UI from ninja's bundled static files, not a CDN.
+    "ninja",
     "studio",
     "pipelines",
     "endpoints",
@@ -125,6 +127,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: worker processes started by the tests must see the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
 
+# The test worker subprocess (tests/fixtures/worker.py) opens the test database by name.
+if os.environ.get("STUDIO_DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["STUDIO_DATABASE_NAME"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -------------------------------------------------------
@@ -144,8 +150,16 @@ MSAL_CLIENT_SECRET = os.environ.get("MSAL_CLIENT_SECRET", "")
 MSAL_AUTHORITY = os.environ.get("MSAL_AUTHORITY", "")
 # JSON object: {"<entra group id>": {"workspace": "<slug>", "role": "reader|contributor|admin"}}
 MSAL_GROUP_ROLES = json.loads(os.environ.get("MSAL_GROUP_ROLES", "{}") or "{}")
+# Entra ID access tokens sent to the REST API must be issued for this audience (empty: the
+# client id), e.g. "api://<client id>".
+MSAL_API_AUDIENCE = os.environ.get("MSAL_API_AUDIENCE", "")
+# CA bundle for TLS to the authority (a private provider); empty: the system's trust store.
+MSAL_CA_BUNDLE = os.environ.get("MSAL_CA_BUNDLE", "")
+# A token signed with an unknown key id refetches the provider's keys, at most this often.
+MSAL_KEYS_MIN_REFRESH_SECONDS = int(os.environ.get("MSAL_KEYS_MIN_REFRESH_SECONDS", "60"))
 
-# Sign-in throttling: this many failures for one user name or address within the window.
+# Sign-in throttling: this many failures for one user name (four times as many for one client
+# address, which an office may share) within the window pause sign-in (see studio.signin).
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
 
@@ -189,10 +203,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = STUDIO_SNAPSHOT_MAX_BYTES + 1024 * 1024
 # Compute targets a step may name; each is a Celery queue ("-Q gpu" takes only gpu steps).
 STUDIO_COMPUTE_TARGETS = env_list("STUDIO_COMPUTE_TARGETS", ["cpu", "gpu"])
 STUDIO_DEFAULT_COMPUTE_TARGET = os.environ.get("STUDIO_DEFAULT_COMPUTE_TARGET", "cpu")
+# Execution engine: a Running step whose worker has not written a heartbeat for this long
+# is retried once, then failed "worker lost" (the reaper runs every STUDIO_SCHEDULER_INTERVAL
+# seconds on the beat schedule, see studio/celery.py).
+STUDIO_HEARTBEAT_TIMEOUT = float(os.environ.get("STUDIO_HEARTBEAT_TIMEOUT", "60"))
+STUDIO_MAX_LOG_BYTES = int(os.environ.get("STUDIO_MAX_LOG_BYTES", 5 * 1024 * 1024))
 
 # --- Celery -----------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get(
-    "CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+# An empty variable counts as unset, like DATABASE_URL.
+CELERY_BROKER_URL = (
+    os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
 )
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
@@ -202,7 +222,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "studio"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# kombu's SQLAlchemy transport hands its options to create_engine, which refuses unknown ones.
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {} if CELERY_BROKER_URL.startswith("sqla+") else {"visibility_timeout": 3600}
+)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Security (production) ----------------------------------------------------
@@ -225,7 +248,10 @@ if not DEBUG:
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+        }
         if os.environ.get("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -1,0 +1,230 @@
+"""Benchmark of the execution engine; prints one JSON line per measurement.
+
+Usage (PostgreSQL + Redis, two worker processes started by the benchmark itself)::
+
+    createdb -h 127.0.0.1 -U postgres studio_bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/studio_bench \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/3 STUDIO_VAR_DIR=/tmp/studio-bench \\
+        .venv/bin/python benchmarks/engine.py
+
+Measurements:
+- ``interpreter``: starting ``python noop.py`` alone, as the worker starts it (20 times).
+- ``chain5``: submit-to-Finished time of a 5-step chain of no-op steps (20 runs, one at a
+  time), and ``overhead_ms``: the time per step beyond starting the interpreter.
+- ``burst``: 200 one-step runs submitted at once by 4 clients; runs finished per minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from pipelines.engine import submit_run  # noqa: E402
+from pipelines.graph import validate_graph  # noqa: E402
+from pipelines.models import PipelineRun, RunStatus  # noqa: E402
+from pipelines.runner import SDK_PATH  # noqa: E402
+from pipelines.snapshots import snapshot_from_folder  # noqa: E402
+from studio.models import Workspace  # noqa: E402
+
+CHAIN_RUNS = 20
+BURST_RUNS = 200
+BURST_CLIENTS = 4
+
+
+def emit(**fields) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def start_workers() -> subprocess.Popen:
+    log = open(Path(tempfile.gettempdir()) / "studio-bench-worker.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "studio",
+            "worker",
+            "-Q",
+            "studio,cpu",
+            "-c",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"bench-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    time.sleep(6)  # let it connect; the first measurement waits for its first run anyway
+    return process
+
+
+def wait_finished(run_ids: list[int], timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while (
+        PipelineRun.objects.filter(pk__in=run_ids).exclude(status__in=RunStatus.terminal()).exists()
+    ):
+        if time.monotonic() > deadline:
+            raise TimeoutError("runs did not finish")
+        time.sleep(0.005)
+
+
+def interpreter_start(script: Path) -> list[float]:
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(SDK_PATH), "PYTHONDONTWRITEBYTECODE": "1"}
+    times = []
+    for _ in range(20):
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(script)], env=env, check=True, stdout=subprocess.DEVNULL
+        )
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    source = Path(tempfile.mkdtemp())
+    (source / "noop.py").write_text("pass\n")
+    snapshot, _ = snapshot_from_folder(workspace, source)
+
+    def graph(length: int) -> dict:
+        steps = [
+            {
+                "name": f"s{i}",
+                "script_name": "noop.py",
+                "snapshot": snapshot.sha256,
+                "allow_reuse": False,
+                "run_after": [f"s{i - 1}"] if i else [],
+            }
+            for i in range(length)
+        ]
+        return validate_graph({"parameters": [], "steps": steps}, workspace)
+
+    def submit(g: dict) -> PipelineRun:
+        return submit_run(
+            workspace=workspace,
+            graph=g,
+            experiment_name="bench",
+            parameters={},
+            by=None,
+            run_source="API",
+        )
+
+    interpreter = interpreter_start(source / "noop.py")
+    emit(
+        bench="interpreter",
+        n=len(interpreter),
+        median_s=round(statistics.median(interpreter), 4),
+        min_s=round(min(interpreter), 4),
+    )
+
+    worker = start_workers()
+    try:
+        chain = graph(5)
+        wait_finished([submit(chain).pk])  # warm-up: worker connected, snapshot unpacked
+        durations, chain_ids = [], []
+        for _ in range(CHAIN_RUNS):
+            started = time.perf_counter()
+            chain_ids.append(submit(chain).pk)
+            wait_finished(chain_ids[-1:])
+            durations.append(time.perf_counter() - started)
+        median = statistics.median(durations)
+        overhead_ms = (median / 5 - statistics.median(interpreter)) * 1000
+        emit(
+            bench="chain5",
+            runs=CHAIN_RUNS,
+            n=5 * CHAIN_RUNS,
+            median_s=round(median, 4),
+            min_s=round(min(durations), 4),
+            p99_ms=round(percentile(durations, 0.99) * 1000, 1),
+            overhead_ms=round(overhead_ms, 1),
+            errors=PipelineRun.objects.filter(pk__in=chain_ids)
+            .exclude(status=RunStatus.FINISHED)
+            .count(),
+        )
+
+        single = graph(1)
+        ids, latencies, errors = [], [], []
+        lock = threading.Lock()
+
+        def client():
+            try:
+                for _ in range(BURST_RUNS // BURST_CLIENTS):
+                    started = time.perf_counter()
+                    run_id = submit(single).pk
+                    with lock:
+                        ids.append(run_id)
+                        latencies.append(time.perf_counter() - started)
+            except Exception as error:  # noqa: BLE001 - counted and reported
+                errors.append(repr(error))
+            finally:
+                connection.close()
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(BURST_CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        submitted = time.perf_counter() - started
+        wait_finished(ids)
+        elapsed = time.perf_counter() - started
+        finished = PipelineRun.objects.filter(pk__in=ids, status=RunStatus.FINISHED).count()
+        emit(
+            bench="submit",
+            clients=BURST_CLIENTS,
+            n=len(ids),
+            rps=round(len(ids) / submitted, 1),
+            p50_ms=round(percentile(latencies, 0.5) * 1000, 1),
+            p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
+            errors=len(errors),
+        )
+        emit(
+            bench="burst",
+            clients=BURST_CLIENTS,
+            runs=len(ids),
+            n=finished,
+            median_s=round(elapsed, 2),
+            rps=round(finished / elapsed, 2),
+            runs_per_minute=round(finished / elapsed * 60),
+            errors=len(ids) - finished,
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()

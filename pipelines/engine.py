@@ -1,0 +1,164 @@
+"""Submitting runs and handing them to Celery.
+
+The database is the source of truth: ``submit_run`` writes the run and its step runs in
+one transaction and sends its first steps to the broker only after the commit. A run
+that could not be sent stays NotStarted and ``dispatch_waiting_runs`` (on the beat
+schedule) sends it once the broker answers again. Step scheduling lives in
+:mod:`pipelines.scheduler`, step execution in :mod:`pipelines.runner`.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from pipelines.graph import InvalidInput, step_order
+from pipelines.models import Experiment, PipelineRun, RunStatus, StepRun
+from pipelines.scheduler import ACTIVE_STEP, advance_run, schedule_steps, send_steps
+from studio.models import AuditEvent
+from studio.rules import actor_label, actor_user
+
+
+def clean_experiment_name(name) -> str:
+    """The experiment name stripped; InvalidInput naming ExperimentName when unusable."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(
+            "ExperimentName is required.", [{"field": "ExperimentName", "message": "required"}]
+        )
+    name = name.strip()
+    if len(name) > 255:
+        raise InvalidInput(
+            "ExperimentName is longer than 255 characters.",
+            [{"field": "ExperimentName", "message": "at most 255 characters"}],
+        )
+    return name
+
+
+def submit_run(
+    *,
+    workspace,
+    graph: dict,
+    experiment_name: str,
+    parameters: dict,
+    by,
+    run_source: str,
+    description: str = "",
+    pipeline=None,
+    published_pipeline=None,
+    pipeline_endpoint=None,
+    endpoint_version: str = "",
+    continue_on_step_failure: bool = False,
+    tags: dict | None = None,
+    resubmitted_from=None,
+) -> PipelineRun:
+    """Create a run of a validated ``graph`` with resolved ``parameters`` and send it.
+
+    The experiment is created on first use. Rows are written in one transaction; the run
+    is sent to the broker after the commit and returned Queued, or NotStarted when the
+    broker cannot be reached (the periodic dispatcher sends it later).
+    """
+    name = clean_experiment_name(experiment_name)
+    order = {step_name: index for index, step_name in enumerate(step_order(graph))}
+    with transaction.atomic():
+        experiment, _ = Experiment.objects.get_or_create(workspace=workspace, name=name)
+        run = PipelineRun.objects.create(
+            workspace=workspace,
+            experiment=experiment,
+            pipeline=pipeline,
+            published_pipeline=published_pipeline,
+            pipeline_endpoint=pipeline_endpoint,
+            endpoint_version=endpoint_version,
+            graph=graph,
+            parameters=parameters,
+            description=description or "",
+            run_source=run_source,
+            tags=tags or {},
+            continue_on_step_failure=continue_on_step_failure,
+            submitted_by=actor_user(by),
+            submitted_by_label=actor_label(by),
+            resubmitted_from=resubmitted_from,
+        )
+        StepRun.objects.bulk_create(
+            StepRun(
+                run=run,
+                name=step["name"],
+                position=order[step["name"]],
+                compute_target=step["compute_target"],
+            )
+            for step in graph["steps"]
+        )
+        AuditEvent.record(workspace, by, "run.submitted", run, experiment=name, source=run_source)
+        transaction.on_commit(lambda: dispatch_run(run))
+    return run
+
+
+def resubmit(run: PipelineRun, by) -> PipelineRun:
+    """A new run of the same graph, parameters and experiment as ``run``.
+
+    Steps whose work is unchanged are reused from earlier runs (when allowed). Raises
+    ``studio.rules.Conflict`` when the run's published pipeline has been disabled.
+    """
+    if run.published_pipeline is not None:
+        run.published_pipeline.check_active()
+    return submit_run(
+        workspace=run.workspace,
+        graph=run.graph,
+        experiment_name=run.experiment.name,
+        parameters=run.parameters,
+        by=by,
+        run_source=PipelineRun.Source.RESUBMIT,
+        description=run.description,
+        pipeline=run.pipeline,
+        published_pipeline=run.published_pipeline,
+        pipeline_endpoint=run.pipeline_endpoint,
+        endpoint_version=run.endpoint_version,
+        continue_on_step_failure=run.continue_on_step_failure,
+        tags=run.tags,
+        resubmitted_from=run,
+    )
+
+
+def dispatch_run(run: PipelineRun) -> bool:
+    """Queue the first steps of a NotStarted run and send them to their workers.
+
+    The run is Queued when a step was sent (or Finished at once when every step could be
+    reused); when the broker cannot be reached it goes back to NotStarted. Returns True
+    when the run left NotStarted.
+    """
+    with transaction.atomic():
+        locked = PipelineRun.objects.select_for_update().filter(pk=run.pk).first()
+        if locked is None or locked.status != RunStatus.NOT_STARTED:
+            return False
+        locked.status, locked.dispatched_at = RunStatus.QUEUED, timezone.now()
+        locked.save(update_fields=["status", "dispatched_at"])
+        to_send = schedule_steps(locked)
+    if to_send and not send_steps(to_send):
+        PipelineRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.NOT_STARTED, dispatched_at=None
+        )
+        run.status, run.dispatched_at = RunStatus.NOT_STARTED, None
+        return False
+    run.refresh_from_db(fields=["status", "dispatched_at", "started_at", "finished_at"])
+    return True
+
+
+def dispatch_waiting_runs(limit: int = 500) -> int:
+    """Send the runs the broker never got (NotStarted), and wake started runs that have no
+    step queued or running (a step message that could not be sent), so no run waits
+    forever. Runs on the beat schedule; returns how many runs were sent.
+    """
+    sent = 0
+    for run in PipelineRun.objects.filter(status=RunStatus.NOT_STARTED).order_by("created_at")[
+        :limit
+    ]:
+        if not dispatch_run(run):
+            break  # The broker is still down; try again on the next tick.
+        sent += 1
+    idle = (
+        PipelineRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .exclude(steps__status__in=ACTIVE_STEP)
+        .values_list("pk", flat=True)[:limit]
+    )
+    for run_id in idle:
+        advance_run(run_id)
+    return sent

@@ -1,0 +1,353 @@
+"""Running one step: ``python <script> <argv…>`` in a fresh working folder.
+
+The worker claims the step, fetches its inputs from storage, starts the script in its
+own process group (never through a shell), streams its output into ``StepRun.log`` and
+beats a heartbeat while it runs, kills the group on timeout or cancel, stores metrics the
+script logged and the output folders, then records how the step ended.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import hashlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from pipelines.graph import render_argv
+from pipelines.metrics import MetricsReader
+from pipelines.models import RunStatus, SourceSnapshot, StepRun
+from pipelines.scheduler import claim_step, complete_step
+from pipelines.snapshots import unpacked_snapshot
+
+logger = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.5
+KILL_GRACE_SECONDS = 3
+SDK_PATH = Path(__file__).resolve().parent.parent  # makes ``pipelines.sdk`` importable
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_output(folder: Path, prefix: str) -> dict:
+    """Store the regular files under ``folder`` (links are skipped) below ``prefix``;
+    returns ``{"path", "files", "digest", "size"}`` for StepRun.outputs."""
+    files, lines, size = [], [], 0
+    for root, _dirs, names in os.walk(folder):
+        for name in sorted(names):
+            path = Path(root) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            relative = path.relative_to(folder).as_posix()
+            key = f"{prefix}/{relative}"
+            if default_storage.exists(key):
+                default_storage.delete(key)
+            with path.open("rb") as handle:
+                default_storage.save(key, File(handle, name=name))
+            files.append(relative)
+            lines.append(f"{relative}\0{file_digest(path)}\n")
+            size += path.stat().st_size
+    digest = hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
+    return {"path": prefix, "files": sorted(files), "digest": digest, "size": size}
+
+
+def fetch_input(output: dict, folder: Path) -> None:
+    """Copy a stored output (as recorded in StepRun.outputs) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for relative in output.get("files", []):
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with default_storage.open(f"{output['path']}/{relative}", "rb") as source:
+            with target.open("wb") as out:
+                shutil.copyfileobj(source, out)
+
+
+def _load_prctl():
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: a lost worker's step keeps running
+        return None
+
+
+_prctl = _load_prctl()
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_worker() -> None:
+    """Runs in the step's process before exec: a worker killed with SIGKILL takes its step
+    down with it, so the retry elsewhere is the only copy still running."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class LogPump(threading.Thread):
+    """Reads the step's combined stdout/stderr; ``take()`` returns the text so far."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.lock = threading.Lock()
+        self.pending: list[str] = []
+        self.kept = 0
+        self.limit = settings.STUDIO_MAX_LOG_BYTES
+
+    def run(self) -> None:
+        fd = self.stream.fileno()
+        while chunk := os.read(fd, 65536):
+            self.add(self.decoder.decode(chunk))
+        self.add(self.decoder.decode(b"", final=True))
+
+    def add(self, text: str) -> None:
+        if not text:
+            return
+        with self.lock:
+            if self.kept >= self.limit:
+                return
+            if self.kept + len(text) >= self.limit:
+                text = text[: self.limit - self.kept] + "\n[studio] log truncated here\n"
+            self.kept += len(text)
+            self.pending.append(text)
+
+    def take(self) -> str:
+        with self.lock:
+            text, self.pending = "".join(self.pending), []
+        return text
+
+
+class StepExecution:
+    """One attempt of one step on this worker."""
+
+    def __init__(self, step: StepRun, attempt: int, workdir: Path):
+        self.step, self.attempt, self.workdir = step, attempt, workdir
+        self.run = step.run
+        self.spec = next(s for s in self.run.graph["steps"] if s["name"] == step.name)
+        self.metrics = MetricsReader(workdir / "metrics.jsonl", self.run.pk, step.pk)
+        self.ended_by = ""  # "canceled", "lost" or "timeout" when the worker stopped it
+
+    def prepare(self) -> Path:
+        """Inputs fetched, output folders made; returns the script path."""
+        writers = {d: s["name"] for s in self.run.graph["steps"] for d in s["outputs"]}
+        names = {writers[d] for d in self.spec["inputs"]}
+        producers = {
+            s.name: s for s in self.run.steps.filter(name__in=names).only("name", "outputs")
+        }
+        for name in self.spec["inputs"]:
+            fetch_input(
+                producers[writers[name]].outputs.get(name, {}), self.workdir / "inputs" / name
+            )
+        for name in self.spec["outputs"]:
+            (self.workdir / "outputs" / name).mkdir(parents=True, exist_ok=True)
+        (self.workdir / "tmp").mkdir(exist_ok=True)
+        (self.workdir / "cwd").mkdir(exist_ok=True)
+        snapshot = SourceSnapshot.objects.get(
+            workspace_id=self.run.workspace_id, sha256=self.spec["snapshot"]
+        )
+        return unpacked_snapshot(snapshot) / self.spec["script_name"]
+
+    def environment(self) -> dict[str, str]:
+        # Only what a script needs: never the worker's secrets (database, broker, keys).
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "HOME": str(self.workdir / "cwd"),
+            "TMPDIR": str(self.workdir / "tmp"),
+            "PYTHONPATH": str(SDK_PATH),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "STUDIO_RUN_ID": str(self.run.pk),
+            "STUDIO_STEP_RUN_ID": str(self.step.pk),
+            "STUDIO_METRICS_FILE": str(self.workdir / "metrics.jsonl"),
+        }
+
+    def flush(self, pump: LogPump, beat: bool = True) -> None:
+        """Append new log text, store new metrics and beat the heartbeat; notices a cancel
+        (step Canceling) or a lost claim (another attempt owns the step)."""
+        self.metrics.ingest()
+        text = pump.take()
+        if not text and not beat:
+            return
+        fields = {"heartbeat_at": timezone.now()}
+        if text:
+            fields["log"] = Concat(F("log"), Value(text))
+        mine = StepRun.objects.filter(pk=self.step.pk, attempts=self.attempt)
+        if mine.filter(status=RunStatus.RUNNING).update(**fields):
+            return
+        if mine.filter(status=RunStatus.CANCELING).update(**fields):
+            self.ended_by = self.ended_by or "canceled"
+        else:
+            self.ended_by = "lost"
+
+    def supervise(self, process: subprocess.Popen, pump: LogPump) -> None:
+        deadline = time.monotonic() + self.spec["timeout_seconds"]
+        last_flush = time.monotonic()
+        # The pump ends at end of output, the moment the script exits: no polling delay.
+        while pump.is_alive():
+            pump.join(timeout=0.1)
+            if not pump.is_alive() or process.poll() is not None:
+                break  # Children still holding the output open are killed by the caller.
+            now = time.monotonic()
+            if now - last_flush >= FLUSH_SECONDS:
+                self.flush(pump)
+                last_flush = now
+            if now >= deadline and not self.ended_by:
+                self.ended_by = "timeout"
+            if self.ended_by:
+                self.stop(process)
+                break
+
+    def stop(self, process: subprocess.Popen) -> None:
+        kill_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            kill_group(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def execute(self) -> StepRun | None:
+        script = self.prepare()
+        process = subprocess.Popen(
+            [sys.executable, str(script), *self.step.argv[1:]],
+            cwd=self.workdir / "cwd",
+            env=self.environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_worker if _prctl else None,  # before the pump thread starts
+        )
+        pump = LogPump(process.stdout)
+        pump.start()
+        try:
+            self.supervise(process, pump)
+        finally:
+            kill_group(process.pid, signal.SIGKILL)  # Stray children of the script, too.
+            process.wait()
+            pump.join(timeout=5)
+            process.stdout.close()
+        self.flush(pump, beat=False)  # complete_step notices a cancel or a lost claim
+        return self.finish(process.returncode)
+
+    def finish(self, returncode: int) -> StepRun | None:
+        """Record the end of the step; returns the next step to run here, if any."""
+        if self.ended_by == "lost":
+            return None
+        if self.ended_by == "canceled":
+            return complete_step(
+                self.step,
+                self.attempt,
+                RunStatus.CANCELED,
+                exit_code=returncode,
+                reason="Canceled while running.",
+            )
+        elif self.ended_by == "timeout":
+            limit = self.spec["timeout_seconds"]
+            return complete_step(
+                self.step,
+                self.attempt,
+                RunStatus.FAILED,
+                exit_code=returncode,
+                reason=f"Timed out after {limit:g} s; its processes were killed.",
+            )
+        elif returncode != 0:
+            reason = (
+                f"Killed by signal {-returncode}."
+                if returncode < 0
+                else f"The script exited with code {returncode}."
+            )
+            return complete_step(
+                self.step, self.attempt, RunStatus.FAILED, exit_code=returncode, reason=reason
+            )
+        else:
+            prefix = f"runs/{self.run.pk}/steps/{self.step.pk}/{self.attempt}"
+            outputs = {
+                name: save_output(self.workdir / "outputs" / name, f"{prefix}/{name}")
+                for name in self.spec["outputs"]
+            }
+            return complete_step(
+                self.step, self.attempt, RunStatus.FINISHED, exit_code=0, outputs=outputs
+            )
+
+
+def workdir_of(step: StepRun) -> Path:
+    """The fresh working folder of the step's current attempt."""
+    return Path(settings.STUDIO_WORK_DIR) / "steps" / f"{step.pk}-{step.attempts}"
+
+
+def argv_of(step: StepRun, workdir: Path) -> list[str]:
+    """``[script_name, *arguments]`` with parameter values and the data folders' paths."""
+    spec = next(s for s in step.run.graph["steps"] if s["name"] == step.name)
+    paths = {name: workdir / "inputs" / name for name in spec["inputs"]}
+    paths.update({name: workdir / "outputs" / name for name in spec["outputs"]})
+    return [spec["script_name"], *render_argv(spec["arguments"], step.run.parameters, paths)]
+
+
+def run_claimed(step: StepRun) -> StepRun | None:
+    """Run the current attempt of a step this worker claimed; returns the next step to run
+    here (already claimed), if any."""
+    attempt, workdir = step.attempts, workdir_of(step)
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    try:
+        return StepExecution(step, attempt, workdir).execute()
+    except Exception as error:
+        logger.exception("step run %s failed in the worker", step.pk)
+        StepRun.objects.filter(pk=step.pk, attempts=attempt).update(
+            log=Concat(F("log"), Value(f"\n[studio] {type(error).__name__}: {error}\n"))
+        )
+        return complete_step(
+            step,
+            attempt,
+            RunStatus.FAILED,
+            reason=f"The worker could not run the step: {type(error).__name__}: {error}",
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def execute_step(step_run_id: int, attempt: int, worker: str) -> None:
+    """Claim attempt ``attempt`` of a step and run it to its end on this worker, then the
+    steps after it that became ready for the same compute target.
+
+    A message for a step that is not Queued any more, or for an attempt already claimed
+    (a redelivery), does nothing, so a step never runs twice.
+    """
+    step = StepRun.objects.select_related("run").defer("log").filter(pk=step_run_id).first()
+    if step is None:
+        return
+    run = step.run
+    step.attempts = attempt  # the folder and argv of the attempt being claimed
+    if not claim_step(step, attempt, worker, argv_of(step, workdir_of(step))):
+        return
+    while step is not None:
+        step = run_claimed(step)
+        if step is not None:
+            step.run = run
+            step.argv = argv_of(step, workdir_of(step))
+            StepRun.objects.filter(pk=step.pk, attempts=step.attempts).update(argv=step.argv)
