@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from .api import api
+from .api import api, unknown_route
 
-urlpatterns = [path("", api.urls)]
+urlpatterns = [path("", api.urls), path("<path:rest>", unknown_route)]

@@ -1,0 +1,327 @@
+"""REST routes of published pipelines and pipeline endpoints, including both submit routes.
+
+Handlers are thin: load for the caller's workspace (404 otherwise), check the role, call the
+model's method, shape the answer. Rules live on the models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Field, Router, Schema, Status
+from pydantic import ConfigDict
+
+from pipelines.models import PublishedPipeline
+from pipelines.schemas import PublishedList, PublishedOut, absolute_url, published_out
+from pipelines.submission import (
+    IDEMPOTENCY_OPENAPI,
+    EndpointSubmitIn,
+    SubmitIn,
+    SubmitOut,
+    submit_once,
+    submit_response,
+)
+from studio.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError, Error
+from studio.models import Role
+
+from .models import PipelineEndpoint, PipelineEndpointVersion
+from .queries import endpoints_for_listing, published_for_listing
+
+published_router = Router(tags=["published pipelines"])
+router = Router(tags=["pipeline endpoints"])
+
+
+# --- Published pipelines -------------------------------------------------------------------
+
+
+@published_router.get("/published-pipelines", response={200: PublishedList, 401: Error})
+def list_published(request, include_disabled: bool = False):
+    """Published pipelines of the workspace, newest first; disabled ones only when asked."""
+    rows = published_for_listing(request.auth.workspace, include_disabled)
+    return {"Items": [published_out(request, p) for p in rows]}
+
+
+@published_router.get("/published-pipelines/{id}", response={200: PublishedOut, **READ_ERRORS})
+def get_published(request, id: int):
+    return published_out(request, request.auth.load(PublishedPipeline, id, "Published pipeline"))
+
+
+def _set_published_status(request, id: int, enable: bool):
+    published = request.auth.load(PublishedPipeline, id, "Published pipeline", Role.ADMIN)
+    change = published.enable if enable else published.disable
+    change(by=request.auth.actor)
+    return published_out(request, published)
+
+
+@published_router.post(
+    "/published-pipelines/{id}/disable", response={200: PublishedOut, **WRITE_ERRORS}
+)
+def disable_published(request, id: int):
+    """Disable: the pipeline refuses new runs and leaves the default lists (Admin)."""
+    return _set_published_status(request, id, enable=False)
+
+
+@published_router.post(
+    "/published-pipelines/{id}/enable", response={200: PublishedOut, **WRITE_ERRORS}
+)
+def enable_published(request, id: int):
+    """Enable a disabled published pipeline again (Admin)."""
+    return _set_published_status(request, id, enable=True)
+
+
+@published_router.post(
+    "/published-pipelines/{id}/runs",
+    response={201: SubmitOut, **WRITE_ERRORS},
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def submit_published(request, id: int, payload: SubmitIn):
+    """Start a run. 409 when the pipeline is disabled; 400 naming each bad parameter."""
+    principal = request.auth
+    published = principal.load(PublishedPipeline, id, "Published pipeline", Role.CONTRIBUTOR)
+    published.workspace = principal.workspace
+    run = submit_once(
+        request,
+        lambda: published.submit(
+            experiment_name=payload.ExperimentName,
+            parameter_assignments=payload.ParameterAssignments,
+            by=principal.actor,
+            run_source=payload.RunSource,
+            description=payload.Description,
+        ),
+    )
+    return Status(201, submit_response(request, run))
+
+
+# --- Pipeline endpoints ---------------------------------------------------------------------
+
+
+class EndpointIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    Name: str = Field(..., min_length=1, max_length=255)
+    Description: str = Field("", max_length=10_000)
+    PipelineId: int = Field(..., description="The published pipeline that becomes version 0.")
+
+
+class EndpointPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    Name: str | None = Field(None, min_length=1, max_length=255)
+    Description: str | None = Field(None, max_length=10_000)
+
+
+class EndpointOut(Schema):
+    Id: str
+    Name: str
+    Description: str
+    Status: str
+    DefaultVersion: str | None
+    Endpoint: str = Field(..., description="The URL to POST run requests to.")
+    CreatedTime: datetime
+    UpdatedTime: datetime
+
+
+class EndpointList(Schema):
+    Items: list[EndpointOut]
+
+
+class VersionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    PipelineId: int
+    SetDefault: bool = False
+
+
+class DefaultVersionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    Version: str = Field(..., max_length=16)
+
+
+class VersionOut(Schema):
+    Version: str
+    PipelineId: str
+    PipelineName: str
+    PipelineVersion: str
+    IsDefault: bool
+    AddedBy: str
+    AddedTime: datetime
+
+
+class VersionList(Schema):
+    Items: list[VersionOut]
+
+
+class VersionDetail(VersionOut):
+    PublishedPipeline: PublishedOut
+
+
+def endpoint_out(request, endpoint: PipelineEndpoint, default_version=None) -> dict:
+    """The REST shape of an endpoint; ``default_version`` is the default's number if known."""
+    if default_version is None:
+        default_version = getattr(endpoint, "default_version", None)
+    if default_version is None:
+        default = endpoint.versions.filter(is_default=True).values_list("number", flat=True)
+        default_version = default.first()
+    return {
+        "Id": str(endpoint.pk),
+        "Name": endpoint.name,
+        "Description": endpoint.description,
+        "Status": endpoint.status,
+        "DefaultVersion": None if default_version is None else str(default_version),
+        "Endpoint": absolute_url(request, f"/api/v1/pipeline-endpoints/{endpoint.pk}/runs"),
+        "CreatedTime": endpoint.created_at,
+        "UpdatedTime": endpoint.updated_at,
+    }
+
+
+def version_out(version: PipelineEndpointVersion) -> dict:
+    published = version.published_pipeline
+    return {
+        "Version": version.version,
+        "PipelineId": str(published.pk),
+        "PipelineName": published.name,
+        "PipelineVersion": published.version,
+        "IsDefault": version.is_default,
+        "AddedBy": version.added_by_label,
+        "AddedTime": version.added_at,
+    }
+
+
+def _endpoint(request, id: int, role: str = Role.READER) -> PipelineEndpoint:
+    endpoint = request.auth.load(PipelineEndpoint, id, "Pipeline endpoint", role)
+    endpoint.workspace = request.auth.workspace
+    return endpoint
+
+
+@router.post("/pipeline-endpoints", response={201: EndpointOut, **WRITE_ERRORS})
+def publish_endpoint(request, payload: EndpointIn):
+    """Create an endpoint; the published pipeline becomes version "0", the default."""
+    principal = request.auth
+    principal.require(Role.CONTRIBUTOR)
+    published = principal.load(PublishedPipeline, payload.PipelineId, "Published pipeline")
+    endpoint = PipelineEndpoint.publish(
+        principal.workspace,
+        name=payload.Name,
+        description=payload.Description,
+        published=published,
+        by=principal.actor,
+    )
+    return Status(201, endpoint_out(request, endpoint, default_version=0))
+
+
+@router.get("/pipeline-endpoints", response={200: EndpointList, 401: Error})
+def list_endpoints(request, include_disabled: bool = False, name: str | None = None):
+    """Endpoints of the workspace by name; archived ones only when asked."""
+    endpoints = endpoints_for_listing(request.auth.workspace)
+    if not include_disabled:
+        endpoints = endpoints.filter(status=PipelineEndpoint.Status.ACTIVE)
+    if name is not None:
+        endpoints = endpoints.filter(name=name)
+    return {"Items": [endpoint_out(request, e) for e in endpoints]}
+
+
+@router.get("/pipeline-endpoints/by-name/{name}", response={200: EndpointOut, **READ_ERRORS})
+def get_endpoint_by_name(request, name: str):
+    endpoint = endpoints_for_listing(request.auth.workspace).filter(name=name).first()
+    if endpoint is None:
+        raise ApiError(404, "not_found", f"No pipeline endpoint named '{name}' in this workspace.")
+    return endpoint_out(request, endpoint)
+
+
+@router.get("/pipeline-endpoints/{id}", response={200: EndpointOut, **READ_ERRORS})
+def get_endpoint(request, id: int):
+    return endpoint_out(request, _endpoint(request, id))
+
+
+@router.patch("/pipeline-endpoints/{id}", response={200: EndpointOut, **WRITE_ERRORS})
+def update_endpoint(request, id: int, payload: EndpointPatch):
+    """Rename the endpoint and/or change its description (Admin)."""
+    endpoint = _endpoint(request, id, Role.ADMIN)
+    if payload.Name is not None:
+        endpoint.rename(payload.Name, by=request.auth.actor)
+    if payload.Description is not None:
+        endpoint.describe(payload.Description, by=request.auth.actor)
+    return endpoint_out(request, endpoint)
+
+
+@router.get("/pipeline-endpoints/{id}/versions", response={200: VersionList, **READ_ERRORS})
+def list_versions(request, id: int):
+    endpoint = _endpoint(request, id)
+    versions = endpoint.versions.select_related("published_pipeline").order_by("number")
+    return {"Items": [version_out(v) for v in versions]}
+
+
+@router.post("/pipeline-endpoints/{id}/versions", response={201: VersionOut, **WRITE_ERRORS})
+def add_version(request, id: int, payload: VersionIn):
+    """Add a published pipeline as the next version (Contributor; SetDefault needs Admin)."""
+    principal = request.auth
+    endpoint = _endpoint(request, id, Role.ADMIN if payload.SetDefault else Role.CONTRIBUTOR)
+    published = principal.load(PublishedPipeline, payload.PipelineId, "Published pipeline")
+    version = endpoint.add_version(published, by=principal.actor, make_default=payload.SetDefault)
+    return Status(201, version_out(version))
+
+
+@router.get(
+    "/pipeline-endpoints/{id}/versions/{version}", response={200: VersionDetail, **READ_ERRORS}
+)
+def get_version(request, id: int, version: str):
+    """One version and its published pipeline; 404 lists the versions that exist."""
+    chosen = _endpoint(request, id).get_version(version)
+    return {
+        **version_out(chosen),
+        "PublishedPipeline": published_out(request, chosen.published_pipeline),
+    }
+
+
+@router.put("/pipeline-endpoints/{id}/default-version", response={200: EndpointOut, **WRITE_ERRORS})
+def set_default_version(request, id: int, payload: DefaultVersionIn):
+    """Make a version the default; an older one is a rollback (Admin)."""
+    endpoint = _endpoint(request, id, Role.ADMIN)
+    chosen = endpoint.set_default_version(payload.Version, by=request.auth.actor)
+    return endpoint_out(request, endpoint, default_version=chosen.number)
+
+
+def _set_endpoint_status(request, id: int, enable: bool):
+    endpoint = _endpoint(request, id, Role.ADMIN)
+    change = endpoint.enable if enable else endpoint.disable
+    change(by=request.auth.actor)
+    return endpoint_out(request, endpoint)
+
+
+@router.post("/pipeline-endpoints/{id}/disable", response={200: EndpointOut, **WRITE_ERRORS})
+def disable_endpoint(request, id: int):
+    """Archive the endpoint: it refuses new runs (Admin)."""
+    return _set_endpoint_status(request, id, enable=False)
+
+
+@router.post("/pipeline-endpoints/{id}/enable", response={200: EndpointOut, **WRITE_ERRORS})
+def enable_endpoint(request, id: int):
+    """Bring an archived endpoint back (Admin)."""
+    return _set_endpoint_status(request, id, enable=True)
+
+
+@router.post(
+    "/pipeline-endpoints/{id}/runs",
+    response={201: SubmitOut, **WRITE_ERRORS},
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def submit_endpoint(request, id: int, payload: EndpointSubmitIn):
+    """Run a version (default: the default version). 404 lists versions; 409 if disabled."""
+    principal = request.auth
+    # The usual case in one query: the endpoint with the version to run and its pipeline.
+    chosen = PipelineEndpointVersion.for_submit(principal.workspace, id, payload.PipelineVersion)
+    endpoint = chosen.endpoint if chosen else _endpoint(request, id, Role.CONTRIBUTOR)
+    principal.require(Role.CONTRIBUTOR)
+    run = submit_once(
+        request,
+        lambda: endpoint.submit(
+            experiment_name=payload.ExperimentName,
+            parameter_assignments=payload.ParameterAssignments,
+            by=principal.actor,
+            run_source=payload.RunSource,
+            description=payload.Description,
+            version=chosen or payload.PipelineVersion,
+        ),
+    )
+    return Status(201, submit_response(request, run))

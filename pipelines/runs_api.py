@@ -1,0 +1,272 @@
+"""REST routes of runs: list, detail, steps, logs, metrics, outputs, cancel, resubmit, publish."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import posixpath
+import tempfile
+import zipfile
+from datetime import datetime
+
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import FileResponse
+from django.utils.dateparse import parse_datetime
+from ninja import Query, Router, Schema, Status
+
+from studio.api_body import Moment, RowId
+from studio.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError, Error
+from studio.models import Role
+from studio.rules import MAX_ID
+
+from .engine import resubmit
+from .models import Metric, PipelineRun, PublishedPipeline, RunStatus, StepRun
+from .schemas import (
+    LogOut,
+    MetricList,
+    PublishedOut,
+    PublishIn,
+    RunList,
+    RunOut,
+    StepList,
+    published_out,
+    run_out,
+    step_out,
+)
+from .submission import IDEMPOTENCY_OPENAPI, SubmitOut, submit_once, submit_response
+
+router = Router(tags=["runs"])
+
+LOG_CHUNK_BYTES = 256 * 1024
+
+
+def _runs(principal):
+    return PipelineRun.objects.filter(workspace=principal.workspace).select_related("experiment")
+
+
+def _run(request, id: int, role: str = Role.READER) -> PipelineRun:
+    return request.auth.load(_runs(request.auth), id, "Run", role)
+
+
+def _step(request, id: int, step_id: int) -> StepRun:
+    run = _run(request, id)
+    step = None
+    if 0 < step_id <= MAX_ID:
+        step = run.steps.filter(pk=step_id).first()
+    if step is None:
+        raise ApiError(404, "not_found", f"Run {id} has no step {step_id}.")
+    return step
+
+
+class RunFilters(Schema):
+    endpoint_id: RowId | None = None
+    published_pipeline_id: RowId | None = None
+    experiment: str | None = None
+    status: RunStatus | None = None
+    submitted_by: str | None = None
+    created_after: Moment | None = None
+    created_before: Moment | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+def _encode_cursor(run: PipelineRun) -> str:
+    raw = json.dumps([run.created_at.isoformat(), run.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, pk = json.loads(raw)
+        created_at = parse_datetime(created)
+        if created_at is None or not isinstance(pk, int) or not 0 < pk <= MAX_ID:
+            raise ValueError
+        return created_at, pk
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(
+            400, "invalid", "The cursor is not valid.", [{"field": "cursor", "message": "unknown"}]
+        ) from None
+
+
+@router.get("/runs", response={200: RunList, 400: Error, 401: Error})
+def list_runs(request, filters: Query[RunFilters]):
+    """Runs of the workspace, newest first, one page at a time (``NextCursor``)."""
+    if not 1 <= filters.limit <= 200:
+        raise ApiError(
+            400,
+            "invalid",
+            "limit must be between 1 and 200.",
+            [{"field": "limit", "message": "between 1 and 200"}],
+        )
+    runs = _runs(request.auth).order_by("-created_at", "-id")
+    exact = {
+        "pipeline_endpoint_id": filters.endpoint_id,
+        "published_pipeline_id": filters.published_pipeline_id,
+        "experiment__name": filters.experiment,
+        "status": filters.status,
+        "created_at__gte": filters.created_after,
+        "created_at__lt": filters.created_before,
+    }
+    runs = runs.filter(**{field: value for field, value in exact.items() if value is not None})
+    if filters.submitted_by:
+        runs = runs.filter(
+            Q(submitted_by__username=filters.submitted_by)
+            | Q(submitted_by_label=filters.submitted_by)
+        )
+    if filters.cursor:
+        created_at, pk = _decode_cursor(filters.cursor)
+        runs = runs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+    page = list(runs[: filters.limit + 1])
+    more = len(page) > filters.limit
+    page = page[: filters.limit]
+    return {
+        "Items": [run_out(request, run) for run in page],
+        "NextCursor": _encode_cursor(page[-1]) if more else None,
+    }
+
+
+@router.get("/runs/{id}", response={200: RunOut, **READ_ERRORS})
+def get_run(request, id: int):
+    return run_out(request, _run(request, id))
+
+
+@router.get("/runs/{id}/steps", response={200: StepList, **READ_ERRORS})
+def list_steps(request, id: int):
+    """The run's step runs in graph order."""
+    steps = _run(request, id).steps.defer("log", "argv").order_by("position", "id")
+    return {"Items": [step_out(step) for step in steps]}
+
+
+@router.get("/runs/{id}/steps/{step_id}/log", response={200: LogOut, 400: Error, **READ_ERRORS})
+def step_log(request, id: int, step_id: int, offset: int = 0):
+    """The step's log from byte ``offset``; call again with ``NextOffset`` to tail it."""
+    step = _step(request, id, step_id)
+    data = (step.log or "").encode("utf-8")
+    if not 0 <= offset <= len(data):
+        raise ApiError(
+            400,
+            "invalid",
+            f"offset must be between 0 and {len(data)}.",
+            [{"field": "offset", "message": f"between 0 and {len(data)}"}],
+        )
+    end = min(len(data), offset + LOG_CHUNK_BYTES)
+    while end < len(data) and (data[end] & 0xC0) == 0x80:
+        end -= 1  # Never cut a UTF-8 character in two.
+    return {
+        "Offset": offset,
+        "NextOffset": end,
+        "Content": data[offset:end].decode("utf-8", errors="replace"),
+        "Complete": step.status in RunStatus.terminal() and end == len(data),
+    }
+
+
+def _metrics(request, metrics) -> dict:
+    rows = metrics.select_related("step_run").order_by("id")
+    return {
+        "Items": [
+            {
+                "Name": m.name,
+                "Kind": m.kind,
+                "Value": m.value,
+                "StepId": str(m.step_run_id) if m.step_run_id else None,
+                "StepName": m.step_run.name if m.step_run_id else None,
+                "CreatedTime": m.created_at,
+            }
+            for m in rows
+        ]
+    }
+
+
+@router.get("/runs/{id}/metrics", response={200: MetricList, **READ_ERRORS})
+def run_metrics(request, id: int):
+    return _metrics(request, Metric.objects.filter(run=_run(request, id)))
+
+
+@router.get("/runs/{id}/steps/{step_id}/metrics", response={200: MetricList, **READ_ERRORS})
+def step_metrics(request, id: int, step_id: int):
+    return _metrics(request, Metric.objects.filter(step_run=_step(request, id, step_id)))
+
+
+def _output(step: StepRun, name: str) -> dict:
+    output = (step.outputs or {}).get(name)
+    if not isinstance(output, dict):
+        known = ", ".join(sorted(step.outputs or {})) or "none"
+        raise ApiError(
+            404, "not_found", f"Step '{step.name}' has no output '{name}' (its outputs: {known})."
+        )
+    return output
+
+
+@router.get(
+    "/runs/{id}/steps/{step_id}/outputs/{name}",
+    response={200: bytes, **READ_ERRORS},
+    openapi_extra={"responses": {200: {"content": {"application/zip": {}}}}},
+)
+def download_output(request, id: int, step_id: int, name: str):
+    """A zip of the output folder."""
+    output = _output(_step(request, id, step_id), name)
+    spooled = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+    with zipfile.ZipFile(spooled, "w", zipfile.ZIP_DEFLATED) as archive:
+        for relative in output.get("files", []):
+            with default_storage.open(posixpath.join(output["path"], relative), "rb") as f:
+                with archive.open(relative, "w") as target:
+                    while chunk := f.read(1024 * 1024):
+                        target.write(chunk)
+    spooled.seek(0)
+    return FileResponse(
+        spooled, as_attachment=True, filename=f"{name}.zip", content_type="application/zip"
+    )
+
+
+@router.get(
+    "/runs/{id}/steps/{step_id}/outputs/{name}/files/{path:path}",
+    response={200: bytes, **READ_ERRORS},
+    openapi_extra={"responses": {200: {"content": {"application/octet-stream": {}}}}},
+)
+def download_output_file(request, id: int, step_id: int, name: str, path: str):
+    """One file of an output folder."""
+    output = _output(_step(request, id, step_id), name)
+    if path not in output.get("files", []):
+        raise ApiError(404, "not_found", f"Output '{name}' has no file '{path}'.")
+    handle = default_storage.open(posixpath.join(output["path"], path), "rb")
+    return FileResponse(handle, as_attachment=True, filename=posixpath.basename(path))
+
+
+@router.post("/runs/{id}/cancel", response={202: RunOut, **WRITE_ERRORS})
+def cancel_run(request, id: int):
+    """Ask the run to stop; it passes through Canceling to Canceled."""
+    run = _run(request, id, Role.CONTRIBUTOR)
+    run.cancel(by=request.auth.actor)
+    return Status(202, run_out(request, _run(request, id)))
+
+
+@router.post(
+    "/runs/{id}/resubmit",
+    response={201: SubmitOut, **WRITE_ERRORS},
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def resubmit_run(request, id: int):
+    """A new run with the same graph, parameters and experiment."""
+    run = _run(request, id, Role.CONTRIBUTOR)
+    run.workspace = request.auth.workspace
+    again = submit_once(request, lambda: resubmit(run, by=request.auth.actor))
+    return Status(201, submit_response(request, again))
+
+
+@router.post("/runs/{id}/publish", response={201: PublishedOut, **WRITE_ERRORS})
+def publish_run(request, id: int, payload: PublishIn):
+    """Publish the pipeline this run executed, as it ran."""
+    run = _run(request, id, Role.CONTRIBUTOR)
+    run.workspace = request.auth.workspace
+    published = PublishedPipeline.publish_from(
+        run,
+        name=payload.Name,
+        description=payload.Description,
+        version=payload.Version,
+        continue_on_step_failure=payload.ContinueOnStepFailure,
+        by=request.auth.actor,
+    )
+    return Status(201, published_out(request, published))

@@ -1,0 +1,193 @@
+"""REST shapes of pipelines, published pipelines, runs, step runs and metrics.
+
+Field names are PascalCase and ids are strings (docs/CONTRACTS.md). The ``*_out`` functions
+turn model rows into these shapes; they read only what the caller selected in advance.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from .models import PipelineRun, PublishedPipeline, StepRun
+from .submission import run_url
+
+
+def absolute_url(request, path: str) -> str:
+    """``path`` on the studio's public address (STUDIO_BASE_URL, else the request's host)."""
+    base = settings.STUDIO_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    return f"{base}{path}"
+
+
+def _id(value) -> str | None:
+    return str(value) if value is not None else None
+
+
+class PublishIn(Schema):
+    """Publish a pipeline or a run: name, description, version string."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    Name: str = Field(..., min_length=1, max_length=255)
+    Description: str = Field("", max_length=10_000)
+    Version: str = Field("", max_length=64)
+    ContinueOnStepFailure: bool = False
+
+
+class ParameterOut(Schema):
+    Name: str
+    Type: str
+    DefaultValue: Any
+
+
+class PublishedOut(Schema):
+    Id: str
+    Name: str
+    Description: str
+    Version: str
+    Status: str
+    Endpoint: str = Field(..., description="The URL to POST run requests to.")
+    Graph: dict[str, Any]
+    Parameters: list[ParameterOut]
+    ContinueOnStepFailure: bool
+    PublishedBy: str
+    PublishedTime: datetime
+
+
+class PublishedList(Schema):
+    Items: list[PublishedOut]
+
+
+def published_out(request, published: PublishedPipeline) -> dict:
+    """The REST shape of a published pipeline."""
+    return {
+        "Id": str(published.pk),
+        "Name": published.name,
+        "Description": published.description,
+        "Version": published.version,
+        "Status": published.status,
+        "Endpoint": absolute_url(request, f"/api/v1/published-pipelines/{published.pk}/runs"),
+        "Graph": published.graph,
+        "Parameters": [
+            {"Name": p["name"], "Type": p["type"], "DefaultValue": p["default_value"]}
+            for p in published.graph.get("parameters", [])
+        ],
+        "ContinueOnStepFailure": published.continue_on_step_failure,
+        "PublishedBy": published.published_by_label,
+        "PublishedTime": published.published_at,
+    }
+
+
+class RunOut(Schema):
+    Id: str
+    Status: str
+    ExperimentName: str
+    PipelineId: str | None
+    PublishedPipelineId: str | None
+    PipelineEndpointId: str | None
+    PipelineVersion: str | None
+    Description: str
+    RunSource: str
+    Tags: dict[str, Any]
+    ParameterAssignments: dict[str, Any]
+    ContinueOnStepFailure: bool
+    SubmittedBy: str
+    ResubmittedFromId: str | None
+    Error: str
+    RunUrl: str
+    CreatedTime: datetime
+    StartedTime: datetime | None
+    FinishedTime: datetime | None
+
+
+class RunList(Schema):
+    Items: list[RunOut]
+    NextCursor: str | None
+
+
+def run_out(request, run: PipelineRun) -> dict:
+    """The REST shape of a run (its experiment must be loaded along)."""
+    return {
+        "Id": str(run.pk),
+        "Status": run.status,
+        "ExperimentName": run.experiment.name,
+        "PipelineId": _id(run.pipeline_id),
+        "PublishedPipelineId": _id(run.published_pipeline_id),
+        "PipelineEndpointId": _id(run.pipeline_endpoint_id),
+        "PipelineVersion": run.endpoint_version or None,
+        "Description": run.description,
+        "RunSource": run.run_source,
+        "Tags": run.tags or {},
+        "ParameterAssignments": run.parameters,
+        "ContinueOnStepFailure": run.continue_on_step_failure,
+        "SubmittedBy": run.submitted_by_label,
+        "ResubmittedFromId": _id(run.resubmitted_from_id),
+        "Error": run.error,
+        "RunUrl": run_url(request, run),
+        "CreatedTime": run.created_at,
+        "StartedTime": run.started_at,
+        "FinishedTime": run.finished_at,
+    }
+
+
+class StepOut(Schema):
+    Id: str
+    Name: str
+    Status: str
+    ComputeTarget: str
+    IsReused: bool
+    ReusedFromId: str | None
+    Outputs: list[str]
+    ExitCode: int | None
+    FailureReason: str
+    Attempts: int
+    QueuedTime: datetime | None
+    StartedTime: datetime | None
+    FinishedTime: datetime | None
+
+
+class StepList(Schema):
+    Items: list[StepOut]
+
+
+def step_out(step: StepRun) -> dict:
+    """The REST shape of a step run (without its log: see the log route)."""
+    return {
+        "Id": str(step.pk),
+        "Name": step.name,
+        "Status": step.status,
+        "ComputeTarget": step.compute_target,
+        "IsReused": step.is_reused,
+        "ReusedFromId": _id(step.reused_from_id),
+        "Outputs": sorted(step.outputs or {}),
+        "ExitCode": step.exit_code,
+        "FailureReason": step.failure_reason,
+        "Attempts": step.attempts,
+        "QueuedTime": step.queued_at,
+        "StartedTime": step.started_at,
+        "FinishedTime": step.finished_at,
+    }
+
+
+class LogOut(Schema):
+    Offset: int
+    NextOffset: int
+    Content: str
+    Complete: bool
+
+
+class MetricOut(Schema):
+    Name: str
+    Kind: str
+    Value: Any
+    StepId: str | None
+    StepName: str | None
+    CreatedTime: datetime
+
+
+class MetricList(Schema):
+    Items: list[MetricOut]

@@ -1,0 +1,164 @@
+"""What every REST submit shares: the body, the 201 response, and ``Idempotency-Key``.
+
+Used by ``POST /published-pipelines/{id}/runs``, ``POST /pipeline-endpoints/{id}/runs``,
+``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (see DESIGN.md's contract).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from ninja import Field, Schema
+from pydantic import ConfigDict, field_validator
+
+from .graph import InvalidInput
+from .models import IdempotencyKey, PipelineRun
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_PRINTABLE_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Documents the header in the OpenAPI document of every submit route.
+IDEMPOTENCY_OPENAPI = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": IDEMPOTENCY_HEADER,
+            "required": False,
+            "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+            "description": "Retrying with the same key within 24 hours returns the first run.",
+        }
+    ]
+}
+
+
+class SubmitIn(Schema):
+    """The body of a submit to a published pipeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ExperimentName: str = Field(
+        ..., description="Groups the run; 1 to 255 characters, no control characters."
+    )
+    ParameterAssignments: dict[str, Any] | None = Field(
+        None, description="Parameter values by name; missing ones take their defaults."
+    )
+    RunSource: Literal["API", "SDK", "Studio", "Schedule"] = "API"
+    Description: str = Field("", max_length=10_000)
+
+    @field_validator("ExperimentName")
+    @classmethod
+    def _experiment_name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("is required")
+        if len(value) > 255:
+            raise ValueError("at most 255 characters")
+        if _CONTROL_CHARACTERS.search(value):
+            raise ValueError("may not contain control characters")
+        return value
+
+
+class EndpointSubmitIn(SubmitIn):
+    """The body of a submit to a pipeline endpoint: optionally which version to run."""
+
+    PipelineVersion: str | None = Field(
+        None, max_length=16, description='"0", "1", …; absent: the default version.'
+    )
+
+
+class PipelineSubmitIn(SubmitIn):
+    """The body of a submit of a draft pipeline: tags may be added."""
+
+    Tags: dict[str, str] = Field(default_factory=dict)
+
+
+class SubmitOut(Schema):
+    """The 201 response of every submit."""
+
+    Id: str
+    Status: str
+    ExperimentName: str
+    PipelineId: str | None
+    PipelineEndpointId: str | None
+    PipelineVersion: str | None
+    ParameterAssignments: dict[str, Any]
+    RunUrl: str
+    CreatedTime: datetime
+
+
+def run_url(request, run: PipelineRun) -> str:
+    """The dashboard page of ``run``, absolute (from STUDIO_BASE_URL or the request)."""
+    try:
+        path = reverse("pipelines:run_detail", args=[run.pk])
+    except NoReverseMatch:
+        path = f"/runs/{run.pk}/"
+    base = settings.STUDIO_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    return f"{base}{path}"
+
+
+def submit_response(request, run: PipelineRun) -> dict:
+    """The submit contract's response body for ``run``."""
+    pipeline_id = run.published_pipeline_id or run.pipeline_id
+    return {
+        "Id": str(run.pk),
+        "Status": run.status,
+        "ExperimentName": run.experiment.name,
+        "PipelineId": str(pipeline_id) if pipeline_id else None,
+        "PipelineEndpointId": str(run.pipeline_endpoint_id) if run.pipeline_endpoint_id else None,
+        "PipelineVersion": run.endpoint_version or None,
+        "ParameterAssignments": run.parameters,
+        "RunUrl": run_url(request, run),
+        "CreatedTime": run.created_at,
+    }
+
+
+def submit_once(request, start: Callable[[], PipelineRun]) -> PipelineRun:
+    """Call ``start`` unless this caller already sent the request's ``Idempotency-Key``.
+
+    The same key from the same principal within 24 hours returns the run of the first
+    request. Concurrent requests with one key race on a unique row: the losers roll back
+    their run (nothing is dispatched, dispatch happens on commit) and return the winner's.
+    """
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return start()
+    if not _PRINTABLE_KEY.match(key):
+        raise InvalidInput(
+            "The Idempotency-Key header must be 1 to 255 printable ASCII characters.",
+            [{"field": IDEMPOTENCY_HEADER, "message": "1 to 255 printable ASCII characters"}],
+        )
+    principal = request.auth.key
+    cutoff = timezone.now() - IDEMPOTENCY_WINDOW
+    try:
+        with transaction.atomic():
+            earlier = _earlier_run(principal, key, cutoff)
+            if earlier is not None:
+                return earlier
+            IdempotencyKey.objects.filter(
+                principal=principal, key=key, created_at__lt=cutoff
+            ).delete()
+            run = start()
+            IdempotencyKey.objects.create(principal=principal, key=key, run=run)
+            return run
+    except IntegrityError:
+        earlier = _earlier_run(principal, key, cutoff)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _earlier_run(principal: str, key: str, cutoff) -> PipelineRun | None:
+    found = (
+        IdempotencyKey.objects.filter(principal=principal, key=key, created_at__gte=cutoff)
+        .select_related("run__experiment")
+        .first()
+    )
+    return found.run if found else None

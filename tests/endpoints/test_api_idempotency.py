@@ -1,0 +1,87 @@
+"""``Idempotency-Key``: a retried submit returns the first run instead of starting a second."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from threading import Barrier
+
+from django.utils import timezone
+
+from pipelines.models import IdempotencyKey, PipelineRun
+from studio.models import Role
+
+
+def submit(api, studio, token, key, experiment="Retry", target=None):
+    path = target or f"/published-pipelines/{studio.published.pk}/runs"
+    return api.post(
+        path,
+        token,
+        json={"ExperimentName": experiment, "ParameterAssignments": {"epochs": 3}},
+        headers={"Idempotency-Key": key},
+    )
+
+
+def test_same_key_returns_the_first_run(api, studio, tokens):
+    before = PipelineRun.objects.count()
+    first = submit(api, studio, tokens["contributor"], "key-1")
+    again = submit(api, studio, tokens["contributor"], "key-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["Id"] == again.json()["Id"]
+    assert again.json()["ParameterAssignments"]["epochs"] == 3
+    assert PipelineRun.objects.count() == before + 1
+
+
+def test_another_key_or_no_key_starts_another_run(api, studio, tokens):
+    first = submit(api, studio, tokens["contributor"], "key-1")
+    other = submit(api, studio, tokens["contributor"], "key-2")
+    assert first.json()["Id"] != other.json()["Id"]
+    path = f"/published-pipelines/{studio.published.pk}/runs"
+    plain = [api.post(path, tokens["contributor"], json={"ExperimentName": "E"}) for _ in range(2)]
+    assert plain[0].json()["Id"] != plain[1].json()["Id"]
+
+
+def test_same_key_from_another_token_is_another_key(api, studio, tokens):
+    mine = submit(api, studio, tokens["contributor"], "shared")
+    theirs = submit(api, studio, studio.team.token(Role.CONTRIBUTOR), "shared")
+    assert mine.json()["Id"] != theirs.json()["Id"]
+
+
+def test_key_older_than_a_day_starts_a_new_run(api, studio, tokens):
+    first = submit(api, studio, tokens["contributor"], "old-key")
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    later = submit(api, studio, tokens["contributor"], "old-key")
+    assert later.status_code == 201
+    assert later.json()["Id"] != first.json()["Id"]
+    assert IdempotencyKey.objects.filter(key="old-key").count() == 1
+
+
+def test_key_works_on_endpoint_submits(api, studio, tokens):
+    path = f"/pipeline-endpoints/{studio.endpoint.pk}/runs"
+    first = submit(api, studio, tokens["contributor"], "ep", target=path)
+    again = submit(api, studio, tokens["contributor"], "ep", target=path)
+    assert first.json()["Id"] == again.json()["Id"]
+    assert again.json()["PipelineEndpointId"] == str(studio.endpoint.pk)
+
+
+def test_unprintable_or_long_key_is_400(api, studio, tokens):
+    before = PipelineRun.objects.count()
+    for key in ["x" * 256, "has space"]:
+        response = submit(api, studio, tokens["contributor"], key)
+        assert response.status_code == 400
+        assert response.json()["error"]["details"][0]["field"] == "Idempotency-Key"
+    assert PipelineRun.objects.count() == before
+
+
+def test_eight_concurrent_identical_requests_make_exactly_one_run(api, studio, tokens):
+    before = PipelineRun.objects.count()
+    start = Barrier(8)
+
+    def one(_):
+        start.wait()
+        return submit(api, studio, tokens["contributor"], "burst", experiment="Burst")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(one, range(8)))
+    assert [r.status_code for r in responses] == [201] * 8, [r.text for r in responses]
+    assert len({r.json()["Id"] for r in responses}) == 1
+    assert PipelineRun.objects.count() == before + 1
+    assert PipelineRun.objects.filter(experiment__name="Burst").count() == 1

@@ -1,0 +1,55 @@
+"""The hot API paths run a fixed, small number of queries on the live server (submit, detail)."""
+
+import threading
+
+import pytest
+from django.db.backends.signals import connection_created
+
+
+@pytest.fixture
+def server_queries():
+    """SQL statements run by any connection opened from now on (the live server's threads)."""
+    statements, lock = [], threading.Lock()
+
+    def record(execute, sql, params, many, context):
+        with lock:
+            statements.append(sql)
+        return execute(sql, params, many, context)
+
+    def watch(sender, connection, **kwargs):
+        if record not in connection.execute_wrappers:
+            connection.execute_wrappers.append(record)
+
+    connection_created.connect(watch)
+    yield statements
+    connection_created.disconnect(watch)
+
+
+def data_queries(statements):
+    """The statements that touch tables (not PRAGMA, SAVEPOINT, BEGIN or COMMIT)."""
+    return [
+        s for s in statements if s.lstrip().split()[0].upper() in {"SELECT", "INSERT", "UPDATE"}
+    ]
+
+
+def test_submit_to_an_endpoint_runs_a_fixed_number_of_queries(api, studio, tokens, server_queries):
+    path = f"/pipeline-endpoints/{studio.endpoint.pk}/runs"
+    api.post(path, tokens["contributor"], json={"ExperimentName": "Warm"})
+    for experiment in ("Warm", "New"):
+        server_queries.clear()
+        response = api.post(path, tokens["contributor"], json={"ExperimentName": experiment})
+        assert response.status_code == 201
+        queries = data_queries(server_queries)
+        engine_starts = next(i for i, sql in enumerate(queries) if "pipelines_experiment" in sql)
+        # The API's own part: the token, then the endpoint with its version and pipeline.
+        assert engine_starts == 2, queries
+        # The engine's part (experiment, run, steps, audit, dispatch) stays bounded too.
+        assert len(queries) <= 14, queries
+
+
+def test_run_detail_is_two_queries(api, studio, tokens, server_queries):
+    api.get(f"/runs/{studio.run.pk}", tokens["reader"])
+    server_queries.clear()
+    response = api.get(f"/runs/{studio.run.pk}", tokens["reader"])
+    assert response.status_code == 200
+    assert len(data_queries(server_queries)) == 2, server_queries
