@@ -45,16 +45,32 @@ class PublishedPipelineAdmin(admin.ModelAdmin):
 class StepRunInline(admin.TabularInline):
     model = StepRun
     extra = 0
-    fields = ["name", "status", "compute_target", "exit_code", "attempts", "started_at",
-              "finished_at"]
+    fields = [
+        "name",
+        "status",
+        "compute_target",
+        "exit_code",
+        "attempts",
+        "started_at",
+        "finished_at",
+    ]
     readonly_fields = fields
     show_change_link = True
 
 
 @admin.register(PipelineRun)
 class PipelineRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "experiment", "status", "pipeline_endpoint", "endpoint_version",
-                    "published_pipeline", "run_source", "submitted_by_label", "created_at"]
+    list_display = [
+        "id",
+        "experiment",
+        "status",
+        "pipeline_endpoint",
+        "endpoint_version",
+        "published_pipeline",
+        "run_source",
+        "submitted_by_label",
+        "created_at",
+    ]
     list_filter = ["status", "run_source", "workspace"]
     search_fields = ["id", "experiment__name", "description", "submitted_by_label"]
     date_hierarchy = "created_at"
@@ -65,8 +81,18 @@ class PipelineRunAdmin(admin.ModelAdmin):
 
 @admin.register(StepRun)
 class StepRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "run", "name", "status", "compute_target", "exit_code", "attempts",
-                    "worker", "started_at", "finished_at"]
+    list_display = [
+        "id",
+        "run",
+        "name",
+        "status",
+        "compute_target",
+        "exit_code",
+        "attempts",
+        "worker",
+        "started_at",
+        "finished_at",
+    ]
     list_filter = ["status", "compute_target"]
     search_fields = ["name", "run__id", "worker"]
     raw_id_fields = ["run", "reused_from"]

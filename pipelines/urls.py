@@ -6,5 +6,15 @@ app_name = "pipelines"
 
 urlpatterns = [
     path("runs/", views.run_list, name="run_list"),
+    path("runs/<int:pk>/", views.run_detail, name="run_detail"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<int:pk>/resubmit/", views.run_resubmit, name="run_resubmit"),
+    path("runs/<int:pk>/steps/<int:step_pk>/log/", views.step_log, name="step_log"),
+    path(
+        "runs/<int:pk>/steps/<int:step_pk>/outputs/<str:name>/<path:path>",
+        views.step_output,
+        name="step_output",
+    ),
     path("experiments/", views.experiment_list, name="experiment_list"),
+    path("experiments/<int:pk>/", views.experiment_detail, name="experiment_detail"),
 ]

@@ -29,6 +29,25 @@
     if (box) box.hidden = true;
   });
 
+  // A followed log stays scrolled to its end while new output arrives, unless the reader
+  // scrolled up to read something.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var log = event.detail.target;
+    if (!log || !log.hasAttribute || !log.hasAttribute("data-follow")) return;
+    log.dataset.atEnd = String(log.scrollHeight - log.scrollTop - log.clientHeight < 24);
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var log = event.detail.target;
+    if (!log || !log.hasAttribute || !log.hasAttribute("data-follow")) return;
+    if (log.dataset.atEnd !== "false") log.scrollTop = log.scrollHeight;
+  });
+
+  // Plain forms that change something important ask first: <form data-confirm="Question?">.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
   // "Copy" buttons: data-copy-target names the element whose text is copied.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy-target]");

@@ -1,0 +1,287 @@
+"""Server time of the studio's list pages and of a 20-step run page on a full PostgreSQL.
+
+Fills its own database (default ``postgres://postgres@127.0.0.1:5432/bench_pages``) once with
+1,000 endpoints (each a version of its own published pipeline), 100,000 runs over 50
+experiments with one metric each, and one run of 20 steps with logs, outputs and metrics; then
+times each page through Django's test client (the whole request: middleware, queries,
+templates) and prints one JSON line per page: bench, n (rows behind the page), median_s,
+min_s, runs. Goal: median under 50 ms.
+
+    .venv/bin/python benchmarks/pages.py [--runs 30] [--refill]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ENDPOINTS = 1_000
+RUNS = 100_000
+EXPERIMENTS = 50
+STEPS = 20
+BATCH = 5_000
+WORKSPACE = "bench-pages"
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_pages")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+os.environ.setdefault("STUDIO_VAR_DIR", "/tmp/bench-pages-var")
+# Production-like: no debug toolbar of queries kept in memory, cached templates.
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnop")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("STATIC_ROOT", "/tmp/bench-pages-var/static")
+for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+    os.environ.setdefault(name, "0")
+
+
+def ensure_database() -> None:
+    """Create the benchmark database when it does not exist yet."""
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def fill(refill: bool):
+    """The benchmark workspace, its admin and the 20-step run, filling the rows if needed."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+
+    from endpoints.models import PipelineEndpoint, PipelineEndpointVersion
+    from pipelines.models import Experiment, Metric, PipelineRun, PublishedPipeline, StepRun
+    from studio.models import Membership, Role, Workspace
+
+    workspace = Workspace.objects.filter(slug=WORKSPACE).first()
+    if workspace is not None and refill:
+        PipelineRun.objects.filter(workspace=workspace).delete()
+        PipelineEndpoint.objects.filter(workspace=workspace).delete()
+        workspace.delete()
+        workspace = None
+    if workspace is not None:
+        admin = get_user_model().objects.get(username="bench-admin")
+        return admin, PipelineRun.objects.get(workspace=workspace, description="twenty steps")
+
+    started = time.perf_counter()
+    now = timezone.now()
+    with transaction.atomic():
+        workspace = Workspace.objects.create(name="Bench pages", slug=WORKSPACE)
+        admin, _ = get_user_model().objects.get_or_create(username="bench-admin")
+        Membership.objects.create(workspace=workspace, user=admin, role=Role.ADMIN)
+        graph = {
+            "parameters": [{"name": "pipeline_arg", "type": "int", "default_value": 10}],
+            "steps": [_step(i) for i in range(STEPS)],
+        }
+        published = PublishedPipeline.objects.bulk_create(
+            PublishedPipeline(
+                workspace=workspace,
+                name=f"pipeline-{i:04}",
+                version="1.0",
+                graph=graph,
+                published_by=admin,
+                published_by_label=admin.username,
+                published_at=now - timedelta(minutes=i),
+                status="Disabled" if i % 10 == 9 else "Active",
+            )
+            for i in range(ENDPOINTS)
+        )
+        endpoints = PipelineEndpoint.objects.bulk_create(
+            PipelineEndpoint(
+                workspace=workspace,
+                name=f"endpoint-{i:04}",
+                description=f"Scores batch {i} of the nightly data",
+            )
+            for i in range(ENDPOINTS)
+        )
+        PipelineEndpointVersion.objects.bulk_create(
+            PipelineEndpointVersion(
+                endpoint=endpoint, number=0, published_pipeline=item, is_default=True
+            )
+            for endpoint, item in zip(endpoints, published, strict=True)
+        )
+        experiments = Experiment.objects.bulk_create(
+            Experiment(workspace=workspace, name=f"experiment-{i:02}") for i in range(EXPERIMENTS)
+        )
+    statuses = ["Finished"] * 8 + ["Failed", "Canceled"]
+    for start in range(0, RUNS, BATCH):
+        with transaction.atomic():
+            runs = PipelineRun.objects.bulk_create(
+                PipelineRun(
+                    workspace=workspace,
+                    experiment=experiments[i % EXPERIMENTS],
+                    pipeline_endpoint=endpoints[i % ENDPOINTS],
+                    published_pipeline=published[i % ENDPOINTS],
+                    endpoint_version="0",
+                    graph=graph,
+                    parameters={"pipeline_arg": i % 100},
+                    status=statuses[i % len(statuses)],
+                    run_source="API",
+                    submitted_by=admin,
+                    submitted_by_label=admin.username,
+                    created_at=now - timedelta(seconds=60 * (RUNS - i)),
+                    started_at=now - timedelta(seconds=60 * (RUNS - i) - 2),
+                    finished_at=now - timedelta(seconds=60 * (RUNS - i) - 2 - i % 50),
+                )
+                for i in range(start, min(RUNS, start + BATCH))
+            )
+            Metric.objects.bulk_create(
+                Metric(run=run, name="accuracy", value=0.5 + (run.pk % 50) / 100) for run in runs
+            )
+    with transaction.atomic():
+        run = PipelineRun.objects.create(
+            workspace=workspace,
+            experiment=experiments[0],
+            pipeline_endpoint=endpoints[0],
+            published_pipeline=published[0],
+            endpoint_version="0",
+            graph=graph,
+            parameters={"pipeline_arg": 10},
+            status="Running",
+            description="twenty steps",
+            submitted_by=admin,
+            started_at=now,
+        )
+        steps = StepRun.objects.bulk_create(
+            StepRun(
+                run=run,
+                name=f"step-{i:02}",
+                position=i,
+                status="Finished" if i < 15 else "Running" if i == 15 else "NotStarted",
+                started_at=now if i <= 15 else None,
+                finished_at=now + timedelta(seconds=3) if i < 15 else None,
+                log="".join(f"step {i} line {n}: training batch\n" for n in range(300)),
+                outputs={f"out{i}": {"path": f"bench/{i}", "files": ["a.csv", "b.json"]}},
+            )
+            for i in range(STEPS)
+        )
+        Metric.objects.bulk_create(
+            Metric(run=run, step_run=step, name=f"loss-{step.position}", value=0.1)
+            for step in steps
+        )
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # statistics and visibility map, as autovacuum leaves them
+        cursor.execute("VACUUM ANALYZE")
+    print(
+        json.dumps({"fill_s": round(time.perf_counter() - started, 1), "runs": RUNS}),
+        file=sys.stderr,
+    )
+    return admin, run
+
+
+def _step(i: int) -> dict:
+    """Steps in a diamond-ish ladder: each reads the output of the step two before it."""
+    return {
+        "name": f"step-{i:02}",
+        "script_name": "step.py",
+        "snapshot": "0" * 64,
+        "arguments": [],
+        "inputs": [f"data{i - 2}"] if i >= 2 else [],
+        "outputs": [f"data{i}"],
+        "compute_target": "cpu",
+        "allow_reuse": True,
+        "timeout_seconds": 3600,
+        "run_after": [],
+    }
+
+
+def measure(client, name: str, url: str, n: int, runs: int, headers=None) -> dict:
+    """Median and minimum seconds of ``runs`` GETs of ``url`` after two warm-ups."""
+    headers = headers or {}
+    for _ in range(2):
+        response = client.get(url, **headers)
+        assert response.status_code in (200, 286), (url, response.status_code)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.get(url, **headers)
+        times.append(time.perf_counter() - started)
+    return {
+        "bench": name,
+        "n": n,
+        "median_s": round(statistics.median(times), 4),
+        "min_s": round(min(times), 4),
+        "runs": runs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--refill", action="store_true", help="delete and refill the rows")
+    args = parser.parse_args()
+
+    ensure_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from endpoints.models import PipelineEndpoint
+    from pipelines.models import PipelineRun, PublishedPipeline
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # the manifest of DEBUG=0
+    admin, run = fill(args.refill)
+    workspace = run.workspace
+    client = Client()
+    client.force_login(admin)
+    endpoint = PipelineEndpoint.objects.get(workspace=workspace, name="endpoint-0000")
+    runs_of = PipelineRun.objects.filter(workspace=workspace)
+    pages = [
+        ("endpoint_list", "/endpoints/", ENDPOINTS, None),
+        (
+            "endpoint_search",
+            "/endpoints/?q=endpoint-09",
+            100,
+            {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "results"},
+        ),
+        ("endpoint_list_last_page", "/endpoints/?page=40", ENDPOINTS, None),
+        (
+            "published_list",
+            "/published/",
+            PublishedPipeline.objects.filter(workspace=workspace, status="Active").count(),
+            None,
+        ),
+        ("run_list", "/runs/", runs_of.count(), None),
+        ("run_list_failed", "/runs/?status=Failed", runs_of.filter(status="Failed").count(), None),
+        ("run_list_page_100", "/runs/?page=100", runs_of.count(), None),
+        (
+            "endpoint_runs",
+            f"/endpoints/{endpoint.pk}/runs/",
+            runs_of.filter(pipeline_endpoint=endpoint).count(),
+            None,
+        ),
+        ("experiment_list", "/experiments/", 50, None),
+        (
+            "experiment_runs",
+            f"/experiments/{run.experiment_id}/",
+            runs_of.filter(experiment_id=run.experiment_id).count(),
+            None,
+        ),
+        ("run_page_20_steps", f"/runs/{run.pk}/", STEPS, None),
+        (
+            "run_page_live_poll",
+            f"/runs/{run.pk}/",
+            STEPS,
+            {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "run-live"},
+        ),
+    ]
+    for name, url, n, headers in pages:
+        print(json.dumps(measure(client, name, url, n, args.runs, headers)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""What the runs and experiments pages read: one function per page, a fixed number of queries.
+
+Filters come in already parsed (see :mod:`pipelines.forms`); every function here returns rows
+with what their table shows joined or annotated in, never loaded row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Greatest, Length, RowNumber, Substr
+
+from .models import Experiment, Metric, PipelineRun, StepRun
+
+PAGE_SIZE = 25
+# The step panel shows at most this many characters of a log at once (the end of it).
+LOG_WINDOW = 256 * 1024
+RECENT_RUNS_PER_CHART = 20
+# Wide columns a run table never shows: a 20-step graph alone is several kilobytes a row.
+LIST_DEFERRED = (
+    "graph",
+    "parameters",
+    "tags",
+    "error",
+    "description",
+    "pipeline_endpoint__description",
+    "published_pipeline__graph",
+    "published_pipeline__description",
+)
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most ``COUNT_CAP`` + 1 rows.
+
+    Counting 100,000 runs on every page view costs more than the rest of the page; past the
+    cap, "more than 10,000" is all a person needs (filters narrow it down).
+    """
+
+    COUNT_CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        # Only the ids, unordered and unjoined: the database counts from an index.
+        ids = self.object_list.order_by().values("pk")
+        return ids[: self.COUNT_CAP + 1].count()
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > self.COUNT_CAP
+
+    @property
+    def count_label(self) -> str:
+        """The row count as shown: "1,234", or "more than 10,000"."""
+        return f"more than {self.COUNT_CAP:,}" if self.is_capped else f"{self.count:,}"
+
+
+def page_of(
+    queryset: QuerySet, number, annotate: Callable[[QuerySet], QuerySet] | None = None
+) -> Page:
+    """Page ``number`` of ``queryset``, ``PAGE_SIZE`` rows.
+
+    ``annotate`` adds per-row columns (subqueries) for the rows of this page only: the database
+    would otherwise compute them for every row it skips to reach a later page.
+    """
+    if annotate is None:
+        return CappedPaginator(queryset, PAGE_SIZE).get_page(number)
+    page = CappedPaginator(queryset.values_list("pk", flat=True), PAGE_SIZE).get_page(number)
+    ids = list(page.object_list)
+    rows = annotate(queryset).in_bulk(ids)
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
+
+
+def runs_for_listing(workspace, filters: dict | None = None) -> QuerySet[PipelineRun]:
+    """Runs of ``workspace`` newest first, narrowed by the Runs page filters.
+
+    ``filters`` keys (all optional): endpoint, published, experiment (name fragments or model
+    instances), status, submitted_by (username fragment), created_after, created_before (dates).
+    """
+    runs = PipelineRun.objects.filter(workspace=workspace)
+    filters = filters or {}
+    for key, field in (
+        ("endpoint", "pipeline_endpoint"),
+        ("published", "published_pipeline"),
+        ("experiment", "experiment"),
+    ):
+        value = filters.get(key)
+        if isinstance(value, str) and value:
+            runs = runs.filter(**{f"{field}__name__icontains": value})
+        elif value:
+            runs = runs.filter(**{field: value})
+    if filters.get("status"):
+        runs = runs.filter(status=filters["status"])
+    if filters.get("version"):
+        runs = runs.filter(endpoint_version=filters["version"])
+    if filters.get("submitted_by"):
+        who = filters["submitted_by"]
+        runs = runs.filter(
+            Q(submitted_by__username__icontains=who) | Q(submitted_by_label__icontains=who)
+        )
+    if filters.get("created_after"):
+        runs = runs.filter(created_at__date__gte=filters["created_after"])
+    if filters.get("created_before"):
+        runs = runs.filter(created_at__date__lte=filters["created_before"])
+    return (
+        # Who submitted is shown from submitted_by_label: one join fewer to plan.
+        runs.select_related("experiment", "pipeline_endpoint", "published_pipeline")
+        .defer(*LIST_DEFERRED)
+        .order_by("-created_at", "-id")
+    )
+
+
+def recent_runs_by_endpoint(endpoint_ids, per_endpoint: int = RECENT_RUNS_PER_CHART) -> dict:
+    """{endpoint id: its last ``per_endpoint`` runs, oldest first}, in one query."""
+    if not endpoint_ids:
+        return {}
+    ranked = (
+        PipelineRun.objects.filter(pipeline_endpoint_id__in=list(endpoint_ids))
+        .annotate(
+            recency=Window(
+                RowNumber(),
+                partition_by=F("pipeline_endpoint_id"),
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(recency__lte=per_endpoint)
+        .only("id", "pipeline_endpoint_id", "status", "created_at", "started_at", "finished_at")
+        .order_by("pipeline_endpoint_id", "created_at", "id")
+    )
+    charts: dict = {}
+    for run in ranked:
+        charts.setdefault(run.pipeline_endpoint_id, []).append(run)
+    return charts
+
+
+def experiments_for_listing(workspace) -> QuerySet[Experiment]:
+    """The Experiments table's rows, by name (see :func:`with_run_counts` for its columns)."""
+    return Experiment.objects.filter(workspace=workspace).order_by("name", "id")
+
+
+def with_run_counts(experiments: QuerySet[Experiment]) -> QuerySet[Experiment]:
+    """``experiments`` with ``run_count`` and ``last_run_at``."""
+    runs = PipelineRun.objects.filter(experiment=OuterRef("pk"))
+    return experiments.annotate(
+        # COUNT(*) lets PostgreSQL count from the index alone.
+        run_count=Subquery(
+            runs.order_by().values("experiment").annotate(n=Count("*")).values("n")[:1]
+        ),
+        last_run_at=Subquery(runs.order_by("-created_at").values("created_at")[:1]),
+    )
+
+
+def metric_names(runs: list[PipelineRun], limit: int = 100) -> list[str]:
+    """Names of the scalar metrics that ``runs`` logged, for the chart's choice."""
+    return list(
+        Metric.objects.filter(run__in=[r.pk for r in runs], kind=Metric.Kind.SCALAR)
+        .order_by("name")
+        .values_list("name", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def metric_series(runs: list[PipelineRun], name: str) -> list[tuple[PipelineRun, float]]:
+    """(run, last scalar value of metric ``name``) for each of ``runs`` that logged it."""
+    values: dict[int, float] = {}
+    rows = (
+        Metric.objects.filter(run__in=[r.pk for r in runs], name=name, kind=Metric.Kind.SCALAR)
+        .order_by("run_id", "id")
+        .values_list("run_id", "value")
+    )
+    for run_id, value in rows:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            values[run_id] = float(value)
+    return [(run, values[run.pk]) for run in runs if run.pk in values]
+
+
+def run_for_page(workspace) -> QuerySet[PipelineRun]:
+    """Runs as the run page loads them, with what its header shows."""
+    return PipelineRun.objects.filter(workspace=workspace).select_related(
+        "experiment", "pipeline_endpoint", "published_pipeline", "submitted_by", "resubmitted_from"
+    )
+
+
+def steps_for_run(run) -> list[StepRun]:
+    """The run's step runs in graph order, without their logs (the log panel loads one)."""
+    return list(run.steps.defer("log", "argv").order_by("position", "id"))
+
+
+def read_log(step_id: int, offset: int | None = None) -> tuple[str, int, int]:
+    """(text, start, size) of a step's log, cut in the database so a big log never travels.
+
+    ``text`` begins at character ``start``: at ``offset`` (new output for a follower), or
+    else ``LOG_WINDOW`` characters before the end; ``size`` is the whole log's length. At most
+    ``LOG_WINDOW`` characters come back.
+    """
+    size = Length("log")
+    start = Value(offset) if offset is not None else Greatest(size - LOG_WINDOW, Value(0))
+    row = (
+        StepRun.objects.filter(pk=step_id)
+        .annotate(size=size, start=start)
+        .annotate(text=Substr("log", F("start") + 1, LOG_WINDOW))
+        .values_list("text", "start", "size")
+        .first()
+    )
+    if row is None:
+        return "", 0, 0
+    text, start_at, total = row
+    return text or "", start_at, total or 0

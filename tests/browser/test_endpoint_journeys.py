@@ -1,0 +1,210 @@
+"""Journeys through the endpoints pages in Chromium: browse, search, copy, toggle, roll back."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from pipelines.models import PipelineRun, PublishedPipeline
+from tests.fixtures.pages import graph
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def catalogue(studio_data):
+    """30 endpoints (two pages), one of them "Churn scoring" with two versions."""
+    old = studio_data.published("Churn trainer", "1.0")
+    new = studio_data.published("Churn trainer", "2.0", graph=graph({"pipeline_arg": 20}))
+    churn = studio_data.endpoint("Churn scoring", [old, new], default=1, description="Weekly churn")
+    studio_data.run(endpoint=churn, status="Finished")
+    for i in range(29):
+        studio_data.endpoint(f"Forecast {i:02}", description="Sales forecast")
+    return churn
+
+
+def test_browse_and_search_endpoints(
+    page, live_server, sign_in, team, catalogue, screenshot, console_errors
+):
+    sign_in(team.reader)
+    expect(page.get_by_role("heading", name="Pipeline endpoints", exact=True)).to_be_visible()
+    expect(page.locator("#results tbody tr")).to_have_count(25)
+    screenshot("endpoints-1280")
+    page.get_by_role("link", name="Next").click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page.locator("#results tbody tr")).to_have_count(5)
+    page.get_by_label("Search").fill("churn")
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"q=churn"))
+    row = page.locator("#results tbody tr")
+    expect(row).to_contain_text("Churn scoring")
+    expect(row).to_contain_text("Weekly churn")
+    expect(row).to_contain_text("Finished")
+    screenshot("search-churn")
+    page.get_by_label("Search").fill("nothing like this")
+    expect(page.get_by_text("No endpoint matches")).to_be_visible()
+    page.set_viewport_size({"width": 768, "height": 900})
+    page.get_by_label("Search").fill("")
+    expect(page.locator("#results tbody tr")).to_have_count(25)
+    screenshot("endpoints-768")
+    assert console_errors == []
+
+
+def test_open_an_endpoint_and_copy_its_url(
+    page, live_server, sign_in, team, catalogue, screenshot, console_errors
+):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(team.reader)
+    page.get_by_role("link", name="Churn scoring").click()
+    expect(page.get_by_role("heading", name="Churn scoring")).to_be_visible()
+    url = f"{live_server.url}/api/v1/pipeline-endpoints/{catalogue.pk}/runs"
+    expect(page.locator("#rest-url")).to_have_text(url)
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == url
+    screenshot("overview")
+    page.get_by_role("link", name="Versions").click()
+    expect(page.get_by_role("row", name=re.compile("Churn trainer 2.0"))).to_contain_text("Default")
+    page.get_by_role("link", name="Consume").click()
+    expect(page.locator("#snippet-curl")).to_contain_text(url)
+    expect(page.locator("#snippet-sdk")).to_contain_text("'pipeline_arg': 20")
+    screenshot("consume")
+    page.get_by_role("link", name="Runs", exact=True).last.click()
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    assert console_errors == []
+
+
+def test_set_an_older_version_as_default_and_the_next_run_uses_it(
+    page, live_server, sign_in, team, catalogue, screenshot, console_errors
+):
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(team.admin)
+    page.goto(f"{live_server.url}/endpoints/{catalogue.pk}/versions/")
+    row = page.get_by_role("row", name=re.compile("Churn trainer 1.0"))
+    row.get_by_role("button", name="Set as default").click()
+    expect(page.get_by_text("Version 0 is now the default.")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("Churn trainer 1.0"))).to_contain_text("Default")
+    screenshot("rolled-back")
+    page.get_by_role("link", name="Submit").click()
+    expect(page.get_by_label("Pipeline version")).to_have_value("0")
+    expect(page.get_by_label("pipeline_arg")).to_have_value("10")  # version 0's default
+    page.get_by_label("Experiment name").fill("rollback-check")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+$"))).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Churn scoring version 0")
+    run = PipelineRun.objects.latest("id")
+    assert run.endpoint_version == "0" and run.published_pipeline.version == "1.0"
+    screenshot("run-of-version-0")
+    assert console_errors == []
+
+
+def test_submit_form_shows_errors_beside_the_field(
+    page, live_server, sign_in, team, catalogue, screenshot
+):
+    sign_in(team.contributor)
+    page.goto(f"{live_server.url}/endpoints/{catalogue.pk}/submit/")
+    page.get_by_label("Experiment name").fill("exp")
+    page.get_by_label("Pipeline version").select_option("0")
+    expect(page.get_by_label("pipeline_arg")).to_have_value("10")
+    expect(page.get_by_label("Experiment name")).to_have_value("exp")
+    page.get_by_label("pipeline_arg").fill("2.5")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#id_p_pipeline_arg-errors")).to_contain_text("pipeline_arg")
+    screenshot("bad-parameter")
+    assert PipelineRun.objects.count() == 1  # only the catalogue's earlier run
+
+
+def test_admin_disables_a_published_pipeline_and_enables_it_again(
+    page, live_server, sign_in, team, studio_data, screenshot, console_errors
+):
+    studio_data.published("Keeper")
+    studio_data.published("Retiring")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    sign_in(team.admin)
+    page.get_by_role("link", name="Published pipelines").click()
+    rows = page.locator("#results tbody tr")
+    expect(rows).to_have_count(2)
+    screenshot("published")
+    page.get_by_role("row", name=re.compile("Retiring")).get_by_role(
+        "button", name="Disable"
+    ).click()
+    expect(rows).to_have_count(1)
+    assert "Disable “Retiring”?" in dialogs[0]
+    assert PublishedPipeline.objects.get(name="Retiring").status == "Disabled"
+    page.get_by_label("Show disabled").check()
+    expect(page).to_have_url(re.compile(r"show_disabled=on"))
+    retiring = page.get_by_role("row", name=re.compile("Retiring"))
+    expect(retiring).to_contain_text("Disabled")
+    screenshot("show-disabled")
+    retiring.get_by_role("button", name="Enable").click()
+    expect(retiring).to_contain_text("Active")
+    expect(retiring.get_by_role("button", name="Disable")).to_be_visible()
+    assert PublishedPipeline.objects.get(name="Retiring").status == "Active"
+    assert console_errors == []
+
+
+def test_reader_sees_no_disable_and_a_forged_post_is_403(
+    page, live_server, sign_in, team, studio_data, screenshot
+):
+    published = studio_data.published("Protected")
+    sign_in(team.reader)
+    page.goto(f"{live_server.url}/published/")
+    expect(page.get_by_role("row", name=re.compile("Protected"))).to_be_visible()
+    expect(page.get_by_role("button", name="Disable")).to_have_count(0)
+    screenshot("reader")
+    status = page.evaluate(
+        """async (url) => {
+            const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+            const response = await fetch(url, {method: "POST", headers: {"X-CSRFToken": token}});
+            return response.status;
+        }""",
+        f"/published/{published.pk}/disable/",
+    )
+    assert status == 403
+    published.refresh_from_db()
+    assert published.status == "Active"
+
+
+def test_html_in_names_and_descriptions_is_shown_as_text(
+    page, live_server, sign_in, team, studio_data, screenshot, console_errors
+):
+    published = studio_data.published(
+        "<b>bold</b>", description="<script>window.pwned = 1</script>"
+    )
+    studio_data.endpoint("<i>tilted</i>", [published], description="<img src=x onerror=alert(1)>")
+    sign_in(team.admin)
+    expect(page.get_by_text("<i>tilted</i>")).to_be_visible()
+    expect(page.get_by_text("<img src=x onerror=alert(1)>")).to_be_visible()
+    page.goto(f"{live_server.url}/published/{published.pk}/")
+    expect(page.get_by_role("heading", name="<b>bold</b>")).to_be_visible()
+    expect(page.get_by_text("<script>window.pwned = 1</script>")).to_be_visible()
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("main b, main i, main img").count() == 0
+    screenshot("escaped")
+    run = studio_data.run(published=published, parameters={"note": "<b>not bold</b>"})
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    expect(page.get_by_text("<b>not bold</b>")).to_be_visible()
+    assert page.locator("main b").count() == 0
+    assert console_errors == []
+
+
+def test_disable_on_the_published_page_asks_first(
+    page, live_server, sign_in, team, studio_data, screenshot, console_errors
+):
+    published = studio_data.published("Careful")
+    answers = iter([False, True])
+    page.on("dialog", lambda dialog: dialog.accept() if next(answers) else dialog.dismiss())
+    sign_in(team.admin)
+    page.goto(f"{live_server.url}/published/{published.pk}/")
+    page.get_by_role("button", name="Disable").click()  # dismissed: nothing happens
+    expect(page.locator(".page-head .status")).to_have_text("Active")
+    published.refresh_from_db()
+    assert published.status == "Active"
+    page.get_by_role("button", name="Disable").click()  # accepted
+    expect(page.get_by_text("“Careful 1.0” is now Disabled.")).to_be_visible()
+    expect(page.get_by_role("button", name="Enable")).to_be_visible()
+    published.refresh_from_db()
+    assert published.status == "Disabled"
+    screenshot("disabled-page")
+    assert console_errors == []
