@@ -27,8 +27,16 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "hint", "workspace", "role", "created_at", "expires_at",
-                    "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "hint",
+        "workspace",
+        "role",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["role", "workspace", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "hint", "workspace__name"]
     # The hash is never useful to a person and the secret is never stored.
@@ -42,7 +50,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "workspace", "actor_label", "action", "object_type", "object_repr"]
+    list_display = [
+        "created_at",
+        "workspace",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_repr",
+    ]
     list_filter = ["action", "workspace", "object_type"]
     search_fields = ["actor_label", "object_repr", "object_id", "action"]
     date_hierarchy = "created_at"

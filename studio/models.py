@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
+from importlib import import_module
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 
@@ -50,6 +51,18 @@ class Workspace(models.Model):
         membership = self.memberships.filter(user=user).only("role").first()
         return membership.role if membership else None
 
+    def add_member(self, user, role: str, *, by=None) -> Membership:
+        """Make ``user`` a member with ``role``; MembershipError when already one."""
+        if role not in Role.values:
+            raise MembershipError(f"Unknown role '{role}'.")
+        with transaction.atomic():
+            Workspace.objects.select_for_update().filter(pk=self.pk).first()
+            if self.memberships.filter(user=user).exists():
+                raise MembershipError(f"{user.get_username()} is already a member.")
+            membership = self.memberships.create(user=user, role=role)
+            AuditEvent.record(self, by, "member.added", membership, role=role)
+        return membership
+
 
 class Membership(models.Model):
     """A user's role in one workspace."""
@@ -72,6 +85,106 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.get_role_display()})"
+
+    def change_role(self, role: str, *, by=None) -> None:
+        """Give the member another role. The last Admin of a workspace cannot be demoted."""
+        if role not in Role.values:
+            raise MembershipError(f"Unknown role '{role}'.")
+        with transaction.atomic():
+            current = self._locked_for_change()
+            if current.role == role:
+                return
+            if current.role == Role.ADMIN:
+                self._refuse_if_last_admin("demoted")
+            Membership.objects.filter(pk=self.pk).update(role=role)
+            self.role = role
+            AuditEvent.record(
+                self.workspace, by, "member.role_changed", self, old_role=current.role, role=role
+            )
+
+    def remove(self, *, by=None) -> None:
+        """End the membership. The last Admin of a workspace cannot be removed."""
+        with transaction.atomic():
+            current = self._locked_for_change()
+            if current.role == Role.ADMIN:
+                self._refuse_if_last_admin("removed")
+            AuditEvent.record(self.workspace, by, "member.removed", self, role=current.role)
+            Membership.objects.filter(pk=self.pk).delete()
+
+    def _locked_for_change(self) -> Membership:
+        # Changes of one workspace's members queue behind a lock on the workspace row, so two
+        # Admins demoting each other at once cannot both succeed.
+        Workspace.objects.select_for_update().filter(pk=self.workspace_id).first()
+        current = Membership.objects.filter(pk=self.pk).first()
+        if current is None:
+            raise MembershipError(f"{self.user.get_username()} is no longer a member.")
+        return current
+
+    def _refuse_if_last_admin(self, change: str) -> None:
+        admins = Membership.objects.filter(workspace_id=self.workspace_id, role=Role.ADMIN)
+        if not admins.exclude(pk=self.pk).exists():
+            raise LastAdminError(
+                f"{self.user.get_username()} is the last Admin of {self.workspace.name} and "
+                f"cannot be {change}. Make another member an Admin first."
+            )
+
+
+class MembershipError(ValueError):
+    """A change of members that is not allowed; the message says why."""
+
+
+class LastAdminError(MembershipError):
+    """Every workspace keeps at least one Admin."""
+
+
+class Identity(models.Model):
+    """A user's account at Microsoft Entra ID: how a sign-in finds the studio user again."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identities"
+    )
+    tenant_id = models.CharField(max_length=64)
+    # The "oid" claim: stable for the person, unlike names and e-mail addresses.
+    object_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "object_id"], name="identity_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.tenant_id}/{self.object_id})"
+
+
+class UserSession(models.Model):
+    """A signed-in browser session, remembered so that "sign out everywhere" can end them all."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"session of {self.user} since {self.created_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def remember(cls, user, session_key: str) -> None:
+        """Note a new session of ``user`` (and forget ones older than the session lifetime)."""
+        too_old = timezone.now() - timedelta(seconds=settings.SESSION_COOKIE_AGE)
+        cls.objects.filter(user=user, created_at__lt=too_old).delete()
+        cls.objects.update_or_create(session_key=session_key, defaults={"user": user})
+
+    @classmethod
+    def end_all(cls, user) -> int:
+        """End every session of ``user`` on every device; returns how many were ended."""
+        store = import_module(settings.SESSION_ENGINE).SessionStore()
+        keys = list(cls.objects.filter(user=user).values_list("session_key", flat=True))
+        for key in keys:
+            store.delete(key)
+        cls.objects.filter(user=user).delete()
+        return len(keys)
 
 
 def hash_token(secret: str) -> str:
@@ -99,7 +212,10 @@ class ApiToken(models.Model):
     # First characters of the secret, shown in lists so people can tell tokens apart.
     hint = models.CharField(max_length=16)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -112,7 +228,9 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="token_role_valid")
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="token_role_valid"
+            )
         ]
 
     def __str__(self) -> str:
@@ -128,17 +246,22 @@ class ApiToken(models.Model):
         created_by=None,
         expires_at: datetime | None = None,
     ) -> tuple[ApiToken, str]:
-        """Create a token; returns it and its secret, which is shown once and never again."""
+        """Create a token; returns it and its secret, which is shown once and never again.
+
+        Writes the "token.created" audit event, with ``created_by`` as the actor.
+        """
         secret = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            workspace=workspace,
-            name=name,
-            role=role,
-            token_hash=hash_token(secret),
-            hint=secret[: len(cls.PREFIX) + 6],
-            created_by=created_by,
-            expires_at=expires_at,
-        )
+        with transaction.atomic():
+            token = cls.objects.create(
+                workspace=workspace,
+                name=name,
+                role=role,
+                token_hash=hash_token(secret),
+                hint=secret[: len(cls.PREFIX) + 6],
+                created_by=created_by,
+                expires_at=expires_at,
+            )
+            AuditEvent.record(workspace, created_by, "token.created", token, role=role)
         return token, secret
 
     @classmethod
@@ -180,7 +303,10 @@ class AuditEvent(models.Model):
         Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     # Who acted, as shown: a user name, or "token <name>" for an API token without a user.
@@ -200,7 +326,17 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+        )
+
+    @classmethod
+    def visible_in(cls, workspace: Workspace) -> models.QuerySet:
+        """The workspace's events, and the sign-ins (they have no workspace) of its members."""
+        members = Membership.objects.filter(workspace=workspace).values("user_id")
+        return cls.objects.filter(
+            models.Q(workspace=workspace) | models.Q(workspace__isnull=True, actor__in=members)
+        )
 
     @classmethod
     def record(cls, workspace, actor, action: str, obj=None, **details) -> AuditEvent:

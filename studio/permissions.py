@@ -13,7 +13,7 @@ from .models import Role
 
 
 def require_role(request, role: str) -> None:
-    """Raise 403 unless the signed-in member's role in the current workspace is at least ``role``."""
+    """Raise 403 unless the member's role in the current workspace is at least ``role``."""
     if request.workspace is None:
         raise Http404("You are not a member of any workspace.")
     if not Role.at_least(request.role, role):
