@@ -9,4 +9,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytest_plugins = [
     "tests.fixtures.people",
     "tests.fixtures.browser",
+    "tests.fixtures.api",
+    "tests.fixtures.oidc",
+    "tests.fixtures.worker",
+    "tests.fixtures.sdk",
+    "tests.fixtures.pages",
 ]

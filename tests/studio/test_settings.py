@@ -1,4 +1,4 @@
-"""Production settings pass `check --deploy`; a production start without SECRET_KEY fails clearly."""
+"""Production settings pass `check --deploy`; no SECRET_KEY in production fails clearly."""
 
 import os
 import subprocess
@@ -16,10 +16,19 @@ PRODUCTION = {
 
 
 def manage(*args, env):
-    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    # The test process allows async-unsafe calls for Playwright; a deployment must not.
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -37,9 +46,13 @@ def test_missing_secret_key_in_production_fails_with_a_clear_message():
 
 
 def test_debug_mode_without_variables_uses_embedded_defaults():
-    result = manage("shell", "-c", "from django.conf import settings; "
-                    "print(settings.DATABASES['default']['ENGINE']); print(settings.CELERY_BROKER_URL)",
-                    env={"DATABASE_URL": "", "CELERY_BROKER_URL": ""})
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['ENGINE']); print(settings.CELERY_BROKER_URL)",
+        env={"DATABASE_URL": "", "CELERY_BROKER_URL": ""},
+    )
     assert result.returncode == 0, result.stderr
     assert "sqlite3" in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("sqla+sqlite:///")

@@ -22,7 +22,9 @@ def test_demo_admin_signs_in_lands_on_endpoints_and_signs_out(
     page.get_by_label("Password").fill("admin-demo-password")
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Pipeline endpoints", exact=True)).to_be_visible()
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Endpoints")).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Endpoints")
+    ).to_be_visible()
     expect(page.get_by_role("link", name="Runs")).to_be_visible()
     expect(page.get_by_role("link", name="Experiments")).to_be_visible()
     expect(page.get_by_text("Demo", exact=True)).to_be_visible()

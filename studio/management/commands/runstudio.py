@@ -15,25 +15,58 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default=os.environ.get("STUDIO_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", 4)))
+        parser.add_argument(
+            "--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", 4))
+        )
 
     def handle(self, *args, bind, concurrency, **options):
         bin_dir = os.path.dirname(sys.executable)
         queues = ",".join(["studio", *settings.STUDIO_COMPUTE_TARGETS])
         commands = {
-            "web": [os.path.join(bin_dir, "gunicorn"), "studio.wsgi", "--bind", bind,
-                    "--workers", "2", "--threads", "4", "--access-logfile", "-"],
-            "worker": [os.path.join(bin_dir, "celery"), "-A", "studio", "worker",
-                       "--loglevel", "INFO", "-Q", queues, "--concurrency", str(concurrency),
-                       "--hostname", "studio@%h"],
-            "beat": [os.path.join(bin_dir, "celery"), "-A", "studio", "beat", "--loglevel",
-                     "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            "web": [
+                os.path.join(bin_dir, "gunicorn"),
+                "studio.wsgi",
+                "--bind",
+                bind,
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            "worker": [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "studio",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "-Q",
+                queues,
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                "studio@%h",
+            ],
+            "beat": [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "studio",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ],
         }
         processes = {}
         for name, command in commands.items():
             processes[name] = subprocess.Popen(command, start_new_session=True)
             self.stdout.write(f"started {name} (pid {processes[name].pid})")
-        self.stdout.write(self.style.SUCCESS(f"Pipeline Studio is up at http://{bind}/ - Ctrl-C stops it."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Pipeline Studio is up at http://{bind}/ - Ctrl-C stops it.")
+        )
 
         stopping = False
 
@@ -47,7 +80,9 @@ class Command(BaseCommand):
         while not stopping:
             for name, process in processes.items():
                 if process.poll() is not None:
-                    self.stderr.write(f"{name} exited with {process.returncode}; stopping the rest.")
+                    self.stderr.write(
+                        f"{name} exited with {process.returncode}; stopping the rest."
+                    )
                     exit_code = 1
                     stopping = True
                     break
