@@ -19,8 +19,8 @@ from studio.models import Role
 
 from .engine import submit_run
 from .graph import resolve_parameters, validate_graph
-from .models import Pipeline, PublishedPipeline, SourceSnapshot
-from .schemas import PublishedOut, PublishIn, published_out
+from .models import Pipeline, SourceSnapshot
+from .schemas import PublishedOut, PublishIn, publish
 from .snapshots import store_snapshot
 from .submission import (
     IDEMPOTENCY_OPENAPI,
@@ -152,12 +152,4 @@ def submit_pipeline(request, id: int, payload: PipelineSubmitIn):
 def publish_pipeline(request, id: int, payload: PublishIn):
     """Publish a draft pipeline: its graph is frozen into a new published pipeline."""
     pipeline = request.auth.load(Pipeline, id, "Pipeline", Role.CONTRIBUTOR)
-    published = PublishedPipeline.publish_from(
-        pipeline,
-        name=payload.Name,
-        description=payload.Description,
-        version=payload.Version,
-        continue_on_step_failure=payload.ContinueOnStepFailure,
-        by=request.auth.actor,
-    )
-    return Status(201, published_out(request, published))
+    return Status(201, publish(request, pipeline, payload))

@@ -22,7 +22,7 @@ from studio.models import Role
 from studio.rules import MAX_ID
 
 from .engine import resubmit
-from .models import Metric, PipelineRun, PublishedPipeline, RunStatus, StepRun
+from .models import Metric, PipelineRun, RunStatus, StepRun
 from .schemas import (
     LogOut,
     MetricList,
@@ -31,7 +31,7 @@ from .schemas import (
     RunList,
     RunOut,
     StepList,
-    published_out,
+    publish,
     run_out,
     step_out,
 )
@@ -261,12 +261,4 @@ def publish_run(request, id: int, payload: PublishIn):
     """Publish the pipeline this run executed, as it ran."""
     run = _run(request, id, Role.CONTRIBUTOR)
     run.workspace = request.auth.workspace
-    published = PublishedPipeline.publish_from(
-        run,
-        name=payload.Name,
-        description=payload.Description,
-        version=payload.Version,
-        continue_on_step_failure=payload.ContinueOnStepFailure,
-        by=request.auth.actor,
-    )
-    return Status(201, published_out(request, published))
+    return Status(201, publish(request, run, payload))

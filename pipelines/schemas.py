@@ -38,6 +38,19 @@ class PublishIn(Schema):
     ContinueOnStepFailure: bool = False
 
 
+def publish(request, source, payload: PublishIn) -> dict:
+    """Publish ``source`` (a draft pipeline or a run) as the body asks; the REST answer."""
+    published = PublishedPipeline.publish_from(
+        source,
+        name=payload.Name,
+        description=payload.Description,
+        version=payload.Version,
+        continue_on_step_failure=payload.ContinueOnStepFailure,
+        by=request.auth.actor,
+    )
+    return published_out(request, published)
+
+
 class ParameterOut(Schema):
     Name: str
     Type: str

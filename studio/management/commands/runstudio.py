@@ -22,44 +22,18 @@ class Command(BaseCommand):
     def handle(self, *args, bind, concurrency, **options):
         bin_dir = os.path.dirname(sys.executable)
         queues = ",".join(["studio", *settings.STUDIO_COMPUTE_TARGETS])
+
+        def tool(name, *args):
+            return [os.path.join(bin_dir, name), *args]
+
         commands = {
-            "web": [
-                os.path.join(bin_dir, "gunicorn"),
-                "studio.wsgi",
-                "--bind",
-                bind,
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-            ],
-            "worker": [
-                os.path.join(bin_dir, "celery"),
-                "-A",
-                "studio",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "-Q",
-                queues,
-                "--concurrency",
-                str(concurrency),
-                "--hostname",
-                "studio@%h",
-            ],
-            "beat": [
-                os.path.join(bin_dir, "celery"),
-                "-A",
-                "studio",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                settings.CELERY_BEAT_SCHEDULE_FILENAME,
-            ],
-        }
+            "web": tool("gunicorn", "studio.wsgi", "--bind", bind, "--workers", "2",
+                        "--threads", "4", "--access-logfile", "-"),
+            "worker": tool("celery", "-A", "studio", "worker", "--loglevel", "INFO", "-Q", queues,
+                           "--concurrency", str(concurrency), "--hostname", "studio@%h"),
+            "beat": tool("celery", "-A", "studio", "beat", "--loglevel", "INFO",
+                         "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME),
+        }  # fmt: skip
         processes = {}
         for name, command in commands.items():
             processes[name] = subprocess.Popen(command, start_new_session=True)
