@@ -14,7 +14,7 @@ server_cpu_ms (CPU time of the gunicorn processes per request, which does not de
 else the machine is doing).
 Goal: at least 300 submits/s with 8 clients and p99 under 100 ms.
 
-    .venv/bin/python benchmarks/api.py [--requests 2000] [--workers 8]
+    .venv/bin/python benchmarks/api.py [--requests 2000] [--workers 8] [--threads 1]
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, threads: int = 1) -> subprocess.Popen:
+    """Start gunicorn: sync workers, or gthread workers (keep-alive) when ``threads`` > 1."""
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "studio.wsgi",
@@ -128,6 +129,7 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
+        *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),
         "--log-level",
         "warning",
     ]
@@ -211,13 +213,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=8, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     args = parser.parse_args()
 
     reset_database()
     flush_broker()
     secret, endpoint_id = prepare()
     port = free_port()
-    server = start_gunicorn(port, args.workers)
+    server = start_gunicorn(port, args.workers, args.threads)
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     run_ids: list[str] = []
 

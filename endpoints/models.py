@@ -316,12 +316,14 @@ class PipelineEndpointVersion(models.Model):
         lookup = _version_lookup(version)
         if lookup is None or not 0 < endpoint_id <= MAX_ID:
             return None
-        found = (
+        # At most one row matches (unique constraints): slice instead of first(), which would
+        # add an ORDER BY to compile on every submit.
+        rows = (
             cls.objects.select_related("endpoint", "published_pipeline")
             .filter(endpoint_id=endpoint_id, endpoint__workspace=workspace, **lookup)
-            .order_by()
-            .first()
+            .order_by()[:1]
         )
+        found = next(iter(rows), None)
         if found is not None:
             found.endpoint.workspace = workspace
             found.published_pipeline.workspace = workspace

@@ -7,6 +7,7 @@ its run is Finished at once).
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -32,6 +33,19 @@ def inline_execution():
         _inline.reset(token)
 
 
+_pools: dict[tuple[int, str], object] = {}
+
+
+def _connection_pool(url: str):
+    """kombu's connection pool for ``url``, looked up once per process: building the
+    Connection that keys kombu's pool group costs more than the publish itself."""
+    key = (os.getpid(), url)  # A forked child must not reuse its parent's sockets.
+    pool = _pools.get(key)
+    if pool is None:
+        pool = _pools[key] = pools.connections[app.connection_for_write(url)]
+    return pool
+
+
 def send_task(name: str, args: list, queue: str) -> bool:
     """Publish one task; False (logged) when the broker cannot be reached.
 
@@ -45,7 +59,7 @@ def send_task(name: str, args: list, queue: str) -> bool:
         app.tasks[name].apply(args=args)
         return True
     try:
-        pool = pools.connections[app.connection_for_write(settings.CELERY_BROKER_URL)]
+        pool = _connection_pool(settings.CELERY_BROKER_URL)
         with pool.acquire(block=True, timeout=10) as connection:
             try:
                 connection.ensure_connection(max_retries=1, interval_start=0.2, interval_step=0.2)

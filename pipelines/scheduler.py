@@ -48,13 +48,16 @@ def step_fingerprint(run: PipelineRun, spec: dict, steps: dict[str, StepRun]) ->
 
 
 def _reusable(run: PipelineRun, step: StepRun) -> StepRun | None:
+    found = StepRun.objects.filter(
+        run__workspace_id=run.workspace_id,
+        fingerprint=step.fingerprint,
+        status=RunStatus.FINISHED,
+    )
+    if run.pk is not None:  # A run not yet written has no steps to exclude.
+        found = found.exclude(run_id=run.pk)
+    # Only what _copy_reused reads: the log of the source may be megabytes.
     return (
-        StepRun.objects.filter(
-            run__workspace_id=run.workspace_id,
-            fingerprint=step.fingerprint,
-            status=RunStatus.FINISHED,
-        )
-        .exclude(run_id=run.pk)
+        found.only("pk", "run", "reused_from", "outputs", "argv", "exit_code")
         .order_by("-finished_at")
         .first()
     )
@@ -77,12 +80,15 @@ def _end_step(step: StepRun, status: str, reason: str = "") -> None:
     step.save(update_fields=["status", "failure_reason", "finished_at"])
 
 
-def _reuse(step: StepRun, source: StepRun) -> None:
-    now = timezone.now()
+def _copy_reused(step: StepRun, source: StepRun, now) -> None:
     step.status, step.reused_from_id = RunStatus.FINISHED, source.reused_from_id or source.pk
     step.outputs, step.argv, step.exit_code = source.outputs, source.argv, source.exit_code
     step.log = f"Reused the outputs of step run {step.reused_from_id} (run {source.run_id}).\n"
     step.started_at = step.finished_at = now
+
+
+def _reuse(step: StepRun, source: StepRun) -> None:
+    _copy_reused(step, source, timezone.now())
     step.save(
         update_fields=[
             "status",
@@ -114,6 +120,39 @@ def _finish_if_done(run: PipelineRun, steps: dict[str, StepRun]) -> None:
     run.finished_at = timezone.now()
     run.started_at = run.started_at or run.finished_at  # every step was reused
     run.save(update_fields=["status", "error", "started_at", "finished_at"])
+
+
+def plan_new_run(run: PipelineRun, steps: list[StepRun]) -> list[StepRun]:
+    """Decide the first steps of a run whose rows are not written yet; returns the steps
+    made Queued, to be sent after the commit.
+
+    Steps whose upstream steps are done are reused from an earlier identical step
+    (Finished) or Queued; the run is Queued, or Finished when every step was reused. The
+    objects are only changed, not saved: the submit transaction inserts them as decided,
+    so nothing is left to do after the commit but the broker publish. The same decisions
+    as ``schedule_steps`` for a run where nothing has failed or been canceled yet.
+    """
+    by_name = {step.name: step for step in steps}
+    specs = {spec["name"]: spec for spec in run.graph["steps"]}
+    upstream = upstream_steps(run.graph)
+    now = timezone.now()
+    to_send: list[StepRun] = []
+    # Positions follow the graph's order (upstream first), so one pass sees every step
+    # that a reused upstream step makes ready.
+    for step in sorted(steps, key=lambda s: s.position):
+        if any(by_name[name].status != RunStatus.FINISHED for name in upstream[step.name]):
+            continue
+        step.fingerprint = step_fingerprint(run, specs[step.name], by_name)
+        source = _reusable(run, step) if specs[step.name]["allow_reuse"] else None
+        if source is not None:
+            _copy_reused(step, source, now)
+        else:
+            step.status, step.queued_at = RunStatus.QUEUED, now
+            to_send.append(step)
+    run.status, run.dispatched_at = RunStatus.QUEUED, now
+    if not to_send:
+        run.status, run.started_at, run.finished_at = RunStatus.FINISHED, now, now
+    return to_send
 
 
 def advance_run(run_id: int) -> None:
