@@ -9,13 +9,21 @@ schedule) sends it once the broker answers again. Step scheduling lives in
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from pipelines.graph import InvalidInput, step_order
 from pipelines.models import Experiment, PipelineRun, RunStatus, StepRun
-from pipelines.scheduler import ACTIVE_STEP, advance_run, schedule_steps, send_steps
-from studio.models import AuditEvent
+from pipelines.scheduler import (
+    ACTIVE_STEP,
+    advance_run,
+    plan_new_run,
+    schedule_steps,
+    send_steps,
+)
 from studio.rules import actor_label, actor_user
 
 
@@ -59,37 +67,51 @@ def submit_run(
     """
     name = clean_experiment_name(experiment_name)
     order = {step_name: index for index, step_name in enumerate(step_order(graph))}
+    run = PipelineRun(
+        workspace=workspace,
+        pipeline=pipeline,
+        published_pipeline=published_pipeline,
+        pipeline_endpoint=pipeline_endpoint,
+        endpoint_version=endpoint_version,
+        graph=graph,
+        parameters=parameters,
+        description=description or "",
+        run_source=run_source,
+        tags=tags or {},
+        continue_on_step_failure=continue_on_step_failure,
+        submitted_by=actor_user(by),
+        submitted_by_label=actor_label(by),
+        resubmitted_from=resubmitted_from,
+    )
+    steps = [
+        StepRun(
+            name=step["name"], position=order[step["name"]], compute_target=step["compute_target"]
+        )
+        for step in graph["steps"]
+    ]
     with transaction.atomic():
-        experiment, _ = Experiment.objects.get_or_create(workspace=workspace, name=name)
-        run = PipelineRun.objects.create(
-            workspace=workspace,
-            experiment=experiment,
-            pipeline=pipeline,
-            published_pipeline=published_pipeline,
-            pipeline_endpoint=pipeline_endpoint,
-            endpoint_version=endpoint_version,
-            graph=graph,
-            parameters=parameters,
-            description=description or "",
-            run_source=run_source,
-            tags=tags or {},
-            continue_on_step_failure=continue_on_step_failure,
-            submitted_by=actor_user(by),
-            submitted_by_label=actor_label(by),
-            resubmitted_from=resubmitted_from,
-        )
-        StepRun.objects.bulk_create(
-            StepRun(
-                run=run,
-                name=step["name"],
-                position=order[step["name"]],
-                compute_target=step["compute_target"],
-            )
-            for step in graph["steps"]
-        )
-        AuditEvent.record(workspace, by, "run.submitted", run, experiment=name, source=run_source)
-        transaction.on_commit(lambda: dispatch_run(run))
+        # The run row records who submitted it; submits are not audit events (the audit log
+        # covers changes to pipelines, endpoints and tokens).
+        run.experiment, _ = Experiment.objects.get_or_create(workspace=workspace, name=name)
+        # The first steps are decided (reused or Queued) before the rows are written, so the
+        # rows go in as decided and only the broker publish is left after the commit.
+        to_send = plan_new_run(run, steps)
+        run.save(force_insert=True)
+        for step in steps:
+            step.run = run
+        StepRun.objects.bulk_create(steps)
+        transaction.on_commit(lambda: _send_first_steps(run, to_send))
     return run
+
+
+def _send_first_steps(run: PipelineRun, to_send: list[StepRun]) -> None:
+    """Publish a new run's Queued steps; when none could be sent the run goes back to
+    NotStarted (its steps already did) and ``dispatch_waiting_runs`` sends it later."""
+    if to_send and not send_steps(to_send):
+        PipelineRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.NOT_STARTED, dispatched_at=None
+        )
+        run.status, run.dispatched_at = RunStatus.NOT_STARTED, None
 
 
 def resubmit(run: PipelineRun, by) -> PipelineRun:
@@ -161,4 +183,27 @@ def dispatch_waiting_runs(limit: int = 500) -> int:
     )
     for run_id in idle:
         advance_run(run_id)
+    resend_stale_steps(limit)
     return sent
+
+
+def resend_stale_steps(limit: int = 500) -> int:
+    """Send again the steps Queued for longer than STUDIO_QUEUED_RESEND_SECONDS.
+
+    A web process that dies between its commit and the broker publish leaves a Queued step
+    with no message. A second message for a step that does have one is harmless: the
+    attempt number lets only one of them claim the step. Each step is re-sent at most once
+    per period (its queued_at moves on). Returns how many were sent.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.STUDIO_QUEUED_RESEND_SECONDS)
+    stale = list(
+        StepRun.objects.filter(status=RunStatus.QUEUED, queued_at__lt=cutoff).only(
+            "pk", "attempts", "compute_target", "status"
+        )[:limit]
+    )
+    if not stale:
+        return 0
+    StepRun.objects.filter(pk__in=[s.pk for s in stale], status=RunStatus.QUEUED).update(
+        queued_at=timezone.now()
+    )
+    return send_steps(stale)

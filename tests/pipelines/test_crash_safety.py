@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from pipelines.broker import RUN_STEP_TASK
+from pipelines.engine import resend_stale_steps
 from pipelines.models import Experiment, PipelineRun, RunStatus, StepRun
 from pipelines.scheduler import MAX_ATTEMPTS, claim_step, reap_lost_steps
 from studio.celery import app
@@ -136,3 +137,23 @@ def test_a_step_attempt_is_claimed_once(crew):
     assert not claim_step(StepRun.objects.get(pk=step_run.pk), 1, "w2", ["s.py"])
     step_run.refresh_from_db()
     assert step_run.worker == "w1" and step_run.attempts == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_step_whose_message_was_lost_is_sent_again(
+    celery_worker, worker_factory, crew, snap
+):
+    run = submit(crew, [step("once", snap, "once.py", compute_target="gpu")])
+    queued = run.steps.get()
+    assert queued.status == RunStatus.QUEUED
+    assert resend_stale_steps() == 0  # a freshly queued step keeps its one message
+    # The message vanishes, as when the web process dies between commit and publish.
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("gpu")
+    # Long enough ago that the dispatcher on the test worker's beat sends it again.
+    StepRun.objects.filter(pk=queued.pk).update(queued_at=timezone.now() - timedelta(hours=1))
+    worker_factory("gpu")
+    wait_for_run(run, timeout=60)
+    assert run.status == RunStatus.FINISHED
+    assert run.metrics.filter(name="ran").count() == 1
