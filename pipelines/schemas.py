@@ -99,8 +99,10 @@ class RunOut(Schema):
     Id: str
     Status: str
     ExperimentName: str
+    # As in the submit response: the published pipeline's id, else the draft pipeline's.
     PipelineId: str | None
     PublishedPipelineId: str | None
+    DraftPipelineId: str | None
     PipelineEndpointId: str | None
     PipelineVersion: str | None
     Description: str
@@ -128,8 +130,9 @@ def run_out(request, run: PipelineRun) -> dict:
         "Id": str(run.pk),
         "Status": run.status,
         "ExperimentName": run.experiment.name,
-        "PipelineId": _id(run.pipeline_id),
+        "PipelineId": _id(run.published_pipeline_id or run.pipeline_id),
         "PublishedPipelineId": _id(run.published_pipeline_id),
+        "DraftPipelineId": _id(run.pipeline_id),
         "PipelineEndpointId": _id(run.pipeline_endpoint_id),
         "PipelineVersion": run.endpoint_version or None,
         "Description": run.description,
