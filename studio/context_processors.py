@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from .models import Membership, Role
+from .models import Role
 
 
 def studio(request):
@@ -16,9 +16,6 @@ def studio(request):
     role = context["current_role"]
     context["is_admin"] = bool(role) and Role.at_least(role, Role.ADMIN)
     context["is_contributor"] = bool(role) and Role.at_least(role, Role.CONTRIBUTOR)
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        context["user_workspaces"] = lambda: [
-            m.workspace for m in Membership.objects.filter(user=user).select_related("workspace")
-        ]
+    # Loaded once by CurrentWorkspaceMiddleware, which already read the memberships.
+    context["user_workspaces"] = getattr(request, "workspaces", [])
     return context

@@ -4,10 +4,12 @@ from .models import Membership
 
 
 class CurrentWorkspaceMiddleware:
-    """Sets ``request.workspace`` and ``request.role`` (None for anonymous or non-members).
+    """Sets ``request.workspace`` and ``request.role`` (None for anonymous or non-members),
+    and ``request.workspaces``, all of the user's workspaces by name (for the switcher).
 
     The workspace is the one chosen in the header switcher (kept in the session) when the
-    user is still a member of it, otherwise the user's first workspace.
+    user is still a member of it, otherwise the user's first workspace. One query loads
+    every membership: a person belongs to a handful of workspaces.
     """
 
     SESSION_KEY = "workspace_id"
@@ -18,15 +20,19 @@ class CurrentWorkspaceMiddleware:
     def __call__(self, request):
         request.workspace = None
         request.role = None
+        request.workspaces = []
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not request.path.startswith("/api/"):
-            memberships = Membership.objects.filter(user=user).select_related("workspace")
+            memberships = list(
+                Membership.objects.filter(user=user)
+                .select_related("workspace")
+                .order_by("workspace__name")
+            )
+            request.workspaces = [m.workspace for m in memberships]
             chosen = request.session.get(self.SESSION_KEY)
-            membership = None
-            if chosen is not None:
-                membership = memberships.filter(workspace_id=chosen).first()
-            if membership is None:
-                membership = memberships.order_by("workspace__name").first()
+            membership = next((m for m in memberships if m.workspace_id == chosen), None)
+            if membership is None and memberships:
+                membership = memberships[0]
             if membership is not None:
                 request.workspace = membership.workspace
                 request.role = membership.role
