@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from pipelines.graph import InvalidInput
 from pipelines.models import PublishedPipeline
-from studio.models import AuditEvent, Workspace
+from studio.models import AuditEvent, StatusSwitch, Workspace
 from studio.rules import MAX_ID, Conflict, NotFound, actor_label, actor_user
 
 NAME_MAX_LENGTH = 255
@@ -36,7 +36,7 @@ def _clean_name(name: str) -> str:
     return name
 
 
-class PipelineEndpoint(models.Model):
+class PipelineEndpoint(StatusSwitch, models.Model):
     """A stable endpoint; versions "0", "1", … in order of addition, one of them the default."""
 
     class Status(models.TextChoices):
@@ -217,16 +217,6 @@ class PipelineEndpoint(models.Model):
     def enable(self, *, by) -> None:
         """Bring an archived endpoint back."""
         self._set_status(self.Status.ACTIVE, "endpoint.enabled", by)
-
-    def _set_status(self, status: str, action: str, by) -> None:
-        with transaction.atomic():
-            locked = self._locked()
-            if locked.status != status:
-                self.status = status
-                self._touch(extra=["status"])
-                AuditEvent.record(self.workspace, by, action, self)
-            else:
-                self.status = locked.status
 
     def _touch(self, extra: list[str] | None = None) -> None:
         self.updated_at = timezone.now()

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from studio.models import AuditEvent, Workspace
+from studio.models import AuditEvent, StatusSwitch, Workspace
 
 
 class RunStatus(models.TextChoices):
@@ -101,7 +101,7 @@ class Pipeline(models.Model):
         return self.name or f"Pipeline {self.pk}"
 
 
-class PublishedPipeline(models.Model):
+class PublishedPipeline(StatusSwitch, models.Model):
     """An immutable snapshot of a pipeline with its own REST endpoint."""
 
     class Status(models.TextChoices):
@@ -210,16 +210,6 @@ class PublishedPipeline(models.Model):
     def enable(self, *, by) -> None:
         """Let this published pipeline take runs again (Admins only)."""
         self._set_status(self.Status.ACTIVE, "published_pipeline.enabled", by)
-
-    def _set_status(self, status: str, action: str, by) -> None:
-        with transaction.atomic():
-            locked = type(self).objects.select_for_update().get(pk=self.pk)
-            if locked.status != status:
-                locked.status = status
-                locked.updated_at = timezone.now()
-                locked.save(update_fields=["status", "updated_at"])
-                AuditEvent.record(self.workspace, by, action, locked)
-        self.status, self.updated_at = locked.status, locked.updated_at
 
     def check_active(self) -> None:
         """Raise ``Conflict`` naming this published pipeline when it is disabled."""

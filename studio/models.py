@@ -362,3 +362,19 @@ class AuditEvent(models.Model):
             object_repr=str(obj)[:300] if obj is not None else "",
             details=details,
         )
+
+
+class StatusSwitch:
+    """Switching an object with ``status`` (Active/Disabled) and ``updated_at``, shared by
+    published pipelines and pipeline endpoints: one transaction under a row lock, and an
+    audit event only when the status really changes."""
+
+    def _set_status(self, status: str, action: str, by) -> None:
+        with transaction.atomic():
+            locked = type(self).objects.select_for_update().get(pk=self.pk)
+            if locked.status != status:
+                locked.status = status
+                locked.updated_at = timezone.now()
+                locked.save(update_fields=["status", "updated_at"])
+                AuditEvent.record(self.workspace, by, action, locked)
+        self.status, self.updated_at = locked.status, locked.updated_at
