@@ -11,6 +11,7 @@ from pipelines.graph import InvalidInput
 from pipelines.models import PublishedPipeline
 from studio.models import AuditEvent, StatusSwitch, Workspace
 from studio.rules import MAX_ID, Conflict, NotFound, actor_label, actor_user
+from studio.sql import fetch_one, table
 
 NAME_MAX_LENGTH = 255
 
@@ -306,14 +307,27 @@ class PipelineEndpointVersion(models.Model):
         lookup = _version_lookup(version)
         if lookup is None or not 0 < endpoint_id <= MAX_ID:
             return None
-        # At most one row matches (unique constraints): slice instead of first(), which would
-        # add an ORDER BY to compile on every submit.
-        rows = (
-            cls.objects.select_related("endpoint", "published_pipeline")
-            .filter(endpoint_id=endpoint_id, endpoint__workspace=workspace, **lookup)
-            .order_by()[:1]
+        # Hand-written SQL: this is on every submit (see studio.sql). At most one row
+        # matches (unique constraints).
+        versions, endpoints, published = (
+            table(cls),
+            table(PipelineEndpoint),
+            table(PublishedPipeline),
         )
-        found = next(iter(rows), None)
+        ((column, value),) = lookup.items()
+        row = fetch_one(
+            f"SELECT {versions.columns('v')}, {endpoints.columns('e')}, "
+            f"{published.columns('p')} FROM {versions.name} v "
+            f"JOIN {endpoints.name} e ON e.id = v.endpoint_id "
+            f"JOIN {published.name} p ON p.id = v.published_pipeline_id "
+            f"WHERE v.endpoint_id = %s AND e.workspace_id = %s AND v.{column} = %s",
+            [endpoint_id, workspace.pk, value],
+        )
+        found = None
+        if row is not None:
+            found = versions.load(row)
+            found.endpoint = endpoints.load(row, versions.width)
+            found.published_pipeline = published.load(row, versions.width + endpoints.width)
         if found is not None:
             found.endpoint.workspace = workspace
             found.published_pipeline.workspace = workspace

@@ -23,6 +23,7 @@ from django.utils import timezone
 from pipelines.broker import RUN_STEP_TASK, send_task
 from pipelines.graph import render_argv, upstream_steps
 from pipelines.models import PipelineRun, RunStatus, StepRun
+from studio.sql import fetch_one, table
 
 PENDING = (RunStatus.NOT_STARTED, RunStatus.QUEUED)
 # A step in one of these states has a message in flight or a process running.
@@ -48,19 +49,21 @@ def step_fingerprint(run: PipelineRun, spec: dict, steps: dict[str, StepRun]) ->
 
 
 def _reusable(run: PipelineRun, step: StepRun) -> StepRun | None:
-    found = StepRun.objects.filter(
-        run__workspace_id=run.workspace_id,
-        fingerprint=step.fingerprint,
-        status=RunStatus.FINISHED,
+    """The latest Finished step of the workspace with ``step``'s fingerprint (not of
+    ``run`` itself), loaded with only what ``_copy_reused`` reads: the source's log may be
+    megabytes. Hand-written SQL, as this is on every submit (see :mod:`studio.sql`)."""
+    steps = table(StepRun, "run", "reused_from", "outputs", "argv", "exit_code")
+    runs = table(PipelineRun)
+    # A run not yet written has no steps to exclude.
+    not_this_run = "AND s.run_id <> %s " if run.pk is not None else ""
+    row = fetch_one(
+        f"SELECT {steps.columns('s')} FROM {steps.name} s JOIN {runs.name} r ON r.id = s.run_id "
+        f"WHERE r.workspace_id = %s AND s.fingerprint = %s AND s.status = %s {not_this_run}"
+        "ORDER BY s.finished_at DESC LIMIT 1",
+        [run.workspace_id, step.fingerprint, RunStatus.FINISHED]
+        + ([run.pk] if run.pk is not None else []),
     )
-    if run.pk is not None:  # A run not yet written has no steps to exclude.
-        found = found.exclude(run_id=run.pk)
-    # Only what _copy_reused reads: the log of the source may be megabytes.
-    return (
-        found.only("pk", "run", "reused_from", "outputs", "argv", "exit_code")
-        .order_by("-finished_at")
-        .first()
-    )
+    return steps.load(row) if row is not None else None
 
 
 def _reason_not_to_run(run, step, steps, upstream) -> str:

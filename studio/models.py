@@ -269,21 +269,41 @@ class ApiToken(models.Model):
         """The usable token with this secret (not revoked, not expired), or None."""
         if not secret or not secret.startswith(cls.PREFIX) or len(secret) > 200:
             return None
-        # The hash is unique: slice instead of first(), which would add an ORDER BY that
-        # costs more to compile than the query costs to run (this is on every API call).
-        found = (
-            cls.objects.usable()
-            .select_related("workspace", "created_by")
-            .filter(token_hash=hash_token(secret))
-            .order_by()[:1]
-        )
-        token = next(iter(found), None)
+        token = cls._usable_with_hash(hash_token(secret))
         if token is not None:
             now = timezone.now()
             # Write last-used at most once a minute so a busy caller does not write on every call.
             if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
                 cls.objects.filter(pk=token.pk).update(last_used_at=now)
                 token.last_used_at = now
+        return token
+
+    @classmethod
+    def _usable_with_hash(cls, token_hash: str) -> ApiToken | None:
+        """``usable().select_related("workspace", "created_by").get(token_hash=…)`` in
+        hand-written SQL: this runs on every API call (see :mod:`studio.sql`)."""
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+
+        from .sql import fetch_one, table
+
+        tokens, workspaces, users = table(cls), table(Workspace), table(get_user_model())
+        row = fetch_one(
+            f"SELECT {tokens.columns('t')}, {workspaces.columns('w')}, {users.columns('u')} "
+            f"FROM {tokens.name} t JOIN {workspaces.name} w ON w.id = t.workspace_id "
+            f"LEFT JOIN {users.name} u ON u.id = t.created_by_id "
+            "WHERE t.token_hash = %s AND t.revoked_at IS NULL "
+            "AND (t.expires_at IS NULL OR t.expires_at > %s)",
+            [token_hash, connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        if row is None:
+            return None
+        token = tokens.load(row)
+        token.workspace = workspaces.load(row, tokens.width)
+        if token.created_by_id is not None:
+            token.created_by = users.load(row, tokens.width + workspaces.width)
+        else:
+            token.created_by = None
         return token
 
     @property

@@ -1,5 +1,6 @@
 """The hot API paths run a fixed, small number of queries on the live server (submit, detail)."""
 
+import re
 import threading
 
 import pytest
@@ -32,6 +33,11 @@ def data_queries(statements):
     ]
 
 
+def table_of(sql):
+    """``SELECT pipelines_run`` for a statement reading from (or writing into) that table."""
+    return sql.lstrip().split()[0] + " " + re.search(r'(?:FROM|INTO) "(\w+)"', sql)[1]
+
+
 def test_submit_to_an_endpoint_runs_a_fixed_number_of_queries(api, studio, tokens, server_queries):
     path = f"/pipeline-endpoints/{studio.endpoint.pk}/runs"
     api.post(path, tokens["contributor"], json={"ExperimentName": "Warm"})
@@ -43,10 +49,14 @@ def test_submit_to_an_endpoint_runs_a_fixed_number_of_queries(api, studio, token
         engine_starts = next(i for i, sql in enumerate(queries) if "pipelines_experiment" in sql)
         # The API's own part: the token, then the endpoint with its version and pipeline.
         assert engine_starts == 2, queries
+        assert [table_of(sql) for sql in queries[:2]] == [
+            "SELECT studio_apitoken",
+            "SELECT endpoints_pipelineendpointversion",
+        ]
         # The engine's part, all in the submit transaction: the experiment (created on first
         # use), the reuse lookup of the first step, the run and its steps. Nothing after the
         # commit but the broker publish.
-        engine = [sql.lstrip().split()[0] + " " + sql.split('"')[1] for sql in queries[2:]]
+        engine = [table_of(sql) for sql in queries[2:]]
         created = ["INSERT pipelines_experiment"] if experiment == "New" else []
         assert engine == [
             "SELECT pipelines_experiment",
