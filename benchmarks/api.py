@@ -7,14 +7,19 @@ loopback) and the Celery broker on Redis (default db 4, flushed before and after
 runs, so submitted runs stay Queued), then measures over real HTTP:
 
 - ``submit``: ``POST /api/v1/pipeline-endpoints/{id}/runs`` with 1 client, then 8 clients;
+- ``submit_idempotent``: the same with a new ``Idempotency-Key`` on each request, as the SDK
+  sends;
 - ``run_detail``: ``GET /api/v1/runs/{id}`` with 1 client, then 8 clients.
+
+gunicorn runs as the Dockerfile runs it: 3 gthread workers with 4 threads each (keep-alive,
+so each client thread keeps one connection, as ``requests.Session`` and the SDK do).
 
 Prints one JSON line per measurement: bench, clients, n, rps, p50_ms, p99_ms, errors, and
 server_cpu_ms (CPU time of the gunicorn processes per request, which does not depend on what
 else the machine is doing).
 Goal: at least 300 submits/s with 8 clients and p99 under 100 ms.
 
-    .venv/bin/python benchmarks/api.py [--requests 2000] [--workers 8] [--threads 1]
+    .venv/bin/python benchmarks/api.py [--requests 2000] [--workers 3] [--threads 4]
 """
 
 from __future__ import annotations
@@ -212,8 +217,8 @@ def measure(port: int, clients: int, n: int, request) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=8, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
     args = parser.parse_args()
 
     reset_database()
@@ -224,16 +229,22 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     run_ids: list[str] = []
 
-    def submit(conn, i):
+    def submit(conn, i, extra_headers=None):
         body = {"ExperimentName": "Bench", "ParameterAssignments": {"epochs": i % 50}}
         conn.request(
-            "POST", f"/api/v1/pipeline-endpoints/{endpoint_id}/runs", json.dumps(body), headers
+            "POST",
+            f"/api/v1/pipeline-endpoints/{endpoint_id}/runs",
+            json.dumps(body),
+            {**headers, **(extra_headers or {})},
         )
         response = conn.getresponse()
         payload = response.read()
         if response.status == 201 and len(run_ids) < 1000:
             run_ids.append(json.loads(payload)["Id"])
         return response.status == 201
+
+    def submit_idempotent(conn, i):
+        return submit(conn, i, {"Idempotency-Key": secrets.token_hex(16)})
 
     def run_detail(conn, i):
         conn.request("GET", f"/api/v1/runs/{run_ids[i % len(run_ids)]}", headers=headers)
@@ -243,7 +254,12 @@ def main() -> None:
 
     try:
         measure(port, 8, 100, submit)  # Warm up: imports, connections, caches.
-        for bench, request in (("submit", submit), ("run_detail", run_detail)):
+        benches = (
+            ("submit", submit),
+            ("submit_idempotent", submit_idempotent),
+            ("run_detail", run_detail),
+        )
+        for bench, request in benches:
             for clients in (1, 8):
                 cpu_before = server_cpu_seconds(server)
                 result = measure(port, clients, args.requests, request)

@@ -18,8 +18,10 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
+from studio.sql import fetch_one, table
+
 from .graph import InvalidInput
-from .models import IdempotencyKey, PipelineRun
+from .models import Experiment, IdempotencyKey, PipelineRun
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -142,11 +144,8 @@ def submit_once(request, start: Callable[[], PipelineRun]) -> PipelineRun:
             earlier = _earlier_run(principal, key, cutoff)
             if earlier is not None:
                 return earlier
-            IdempotencyKey.objects.filter(
-                principal=principal, key=key, created_at__lt=cutoff
-            ).delete()
             run = start()
-            IdempotencyKey.objects.create(principal=principal, key=key, run=run)
+            table(IdempotencyKey).insert([IdempotencyKey(principal=principal, key=key, run=run)])
             return run
     except IntegrityError:
         earlier = _earlier_run(principal, key, cutoff)
@@ -156,9 +155,23 @@ def submit_once(request, start: Callable[[], PipelineRun]) -> PipelineRun:
 
 
 def _earlier_run(principal: str, key: str, cutoff) -> PipelineRun | None:
-    found = (
-        IdempotencyKey.objects.filter(principal=principal, key=key, created_at__gte=cutoff)
-        .select_related("run__experiment")
-        .first()
+    """The run ``principal`` created with ``key`` since ``cutoff``, with its experiment. A
+    key older than ``cutoff`` is deleted, so the key may be used again. Hand-written SQL,
+    as the SDK sends a key with every submit (see :mod:`studio.sql`)."""
+    keys, runs, experiments = table(IdempotencyKey), table(PipelineRun), table(Experiment)
+    row = fetch_one(
+        f"SELECT {keys.columns('k')}, {runs.columns('r')}, {experiments.columns('x')} "
+        f"FROM {keys.name} k JOIN {runs.name} r ON r.id = k.run_id "
+        f"JOIN {experiments.name} x ON x.id = r.experiment_id "
+        "WHERE k.principal = %s AND k.key = %s",
+        [principal, key],
     )
-    return found.run if found else None
+    if row is None:
+        return None
+    found = keys.load(row)
+    if found.created_at < cutoff:
+        IdempotencyKey.objects.filter(pk=found.pk).delete()
+        return None
+    run = runs.load(row, keys.width)
+    run.experiment = experiments.load(row, keys.width + runs.width)
+    return run

@@ -67,6 +67,36 @@ def test_submit_to_an_endpoint_runs_a_fixed_number_of_queries(api, studio, token
         ], queries
 
 
+def test_an_idempotency_key_adds_one_lookup_and_one_insert(api, studio, tokens, server_queries):
+    path = f"/pipeline-endpoints/{studio.endpoint.pk}/runs"
+    body = {"ExperimentName": "Warm"}
+    api.post(path, tokens["contributor"], json=body)
+    server_queries.clear()
+    first = api.post(path, tokens["contributor"], json=body, headers={"Idempotency-Key": "q-1"})
+    assert first.status_code == 201
+    tables = [table_of(sql) for sql in data_queries(server_queries)]
+    assert tables == [
+        "SELECT studio_apitoken",
+        "SELECT endpoints_pipelineendpointversion",
+        "SELECT pipelines_idempotencykey",
+        "SELECT pipelines_experiment",
+        "SELECT pipelines_steprun",
+        "INSERT pipelines_pipelinerun",
+        "INSERT pipelines_steprun",
+        "INSERT pipelines_idempotencykey",
+    ], server_queries
+    # A retry is answered from the key: the run is read back with its experiment, no writes.
+    server_queries.clear()
+    again = api.post(path, tokens["contributor"], json=body, headers={"Idempotency-Key": "q-1"})
+    assert again.json()["Id"] == first.json()["Id"]
+    tables = [table_of(sql) for sql in data_queries(server_queries)]
+    assert tables == [
+        "SELECT studio_apitoken",
+        "SELECT endpoints_pipelineendpointversion",
+        "SELECT pipelines_idempotencykey",
+    ], server_queries
+
+
 def test_run_detail_is_two_queries(api, studio, tokens, server_queries):
     api.get(f"/runs/{studio.run.pk}", tokens["reader"])
     server_queries.clear()
