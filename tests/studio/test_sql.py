@@ -78,7 +78,9 @@ def test_ignore_conflicts_leaves_the_row_out_and_says_so(team):
 
 
 def test_token_lookup_refuses_revoked_and_expired_tokens(team):
-    token, secret = ApiToken.issue(team.workspace, name="t", role=Role.READER, created_by=team.admin)
+    token, secret = ApiToken.issue(
+        team.workspace, name="t", role=Role.READER, created_by=team.admin
+    )
     found = ApiToken.authenticate(secret)
     assert found.pk == token.pk and found.workspace == team.workspace
     assert found.created_by == team.admin
