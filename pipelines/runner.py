@@ -106,6 +106,9 @@ def kill_group(pid: int, sig: int) -> None:
         pass
 
 
+TRUNCATED = "\n[studio] log truncated here\n"
+
+
 class LogPump(threading.Thread):
     """Reads the step's combined stdout/stderr; ``take()`` returns the text so far."""
 
@@ -125,14 +128,20 @@ class LogPump(threading.Thread):
         self.add(self.decoder.decode(b"", final=True))
 
     def add(self, text: str) -> None:
+        """Keep ``text`` while the log is under STUDIO_MAX_LOG_BYTES (UTF-8 bytes); the text
+        that reaches the limit is cut on a character boundary and marked, the rest dropped."""
         if not text:
             return
         with self.lock:
             if self.kept >= self.limit:
                 return
-            if self.kept + len(text) >= self.limit:
-                text = text[: self.limit - self.kept] + "\n[studio] log truncated here\n"
-            self.kept += len(text)
+            data = text.encode("utf-8")
+            if self.kept + len(data) >= self.limit:
+                head = data[: self.limit - self.kept].decode("utf-8", errors="ignore")
+                text = head + TRUNCATED
+                self.kept = self.limit
+            else:
+                self.kept += len(data)
             self.pending.append(text)
 
     def take(self) -> str:
