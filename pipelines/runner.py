@@ -106,11 +106,13 @@ def kill_group(pid: int, sig: int) -> None:
         pass
 
 
-TRUNCATED = "\n[studio] log truncated here\n"
-
-
 class LogPump(threading.Thread):
-    """Reads the step's combined stdout/stderr; ``take()`` returns the text so far."""
+    """Reads the step's combined stdout/stderr; ``take()`` returns the text not taken yet.
+
+    At most STUDIO_MAX_LOG_BYTES bytes of UTF-8 are kept: the first half as it comes, then
+    only the last half, held here while the step runs and handed over when its output ends.
+    A long log still ends with the step's final lines, such as the traceback of a failure.
+    """
 
     def __init__(self, stream):
         super().__init__(daemon=True)
@@ -118,31 +120,58 @@ class LogPump(threading.Thread):
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.lock = threading.Lock()
         self.pending: list[str] = []
-        self.kept = 0
         self.limit = settings.STUDIO_MAX_LOG_BYTES
+        self.head_room = self.limit // 2  # bytes still passed on as they come
+        self.tail = bytearray()  # the latest bytes once the head is full
+        self.left_out = 0
 
     def run(self) -> None:
         fd = self.stream.fileno()
         while chunk := os.read(fd, 65536):
             self.add(self.decoder.decode(chunk))
         self.add(self.decoder.decode(b"", final=True))
+        self.end()
 
     def add(self, text: str) -> None:
-        """Keep ``text`` while the log is under STUDIO_MAX_LOG_BYTES (UTF-8 bytes); the text
-        that reaches the limit is cut on a character boundary and marked, the rest dropped."""
         if not text:
             return
+        data = text.encode("utf-8")
         with self.lock:
-            if self.kept >= self.limit:
-                return
-            data = text.encode("utf-8")
-            if self.kept + len(data) >= self.limit:
-                head = data[: self.limit - self.kept].decode("utf-8", errors="ignore")
-                text = head + TRUNCATED
-                self.kept = self.limit
+            rest = b""
+            if self.head_room > 0:
+                cut = min(self.head_room, len(data))
+                while 0 < cut < len(data) and (data[cut] & 0xC0) == 0x80:
+                    cut -= 1  # Never cut a character in two.
+                data, rest = data[:cut], data[cut:]
+                self.head_room -= len(data)
+                self.pending.append(data.decode("utf-8"))
+                if rest:
+                    self.head_room = 0
+                    self.pending.append(
+                        f"\n[studio] This log passed {self.limit // 2:,} bytes: from here only "
+                        "its last part is kept, and it appears when the step ends.\n"
+                    )
             else:
-                self.kept += len(data)
-            self.pending.append(text)
+                rest = data
+            self.tail += rest
+            over = len(self.tail) - (self.limit - self.limit // 2)
+            if over > 0:
+                del self.tail[:over]
+                self.left_out += over
+
+    def end(self) -> None:
+        """Hand over the kept end of a log that passed the limit (at the end of output)."""
+        with self.lock:
+            if not self.tail:
+                return
+            start = 0
+            while start < len(self.tail) and (self.tail[start] & 0xC0) == 0x80:
+                start += 1  # The first character lost its first bytes when they were dropped.
+            self.left_out += start
+            if self.left_out:
+                self.pending.append(f"[studio] {self.left_out:,} bytes left out here.\n")
+            self.pending.append(self.tail[start:].decode("utf-8"))
+            self.tail = bytearray()
 
     def take(self) -> str:
         with self.lock:
