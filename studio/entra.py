@@ -280,6 +280,9 @@ def sign_in(request):
     if not is_enabled():
         return _refuse(request, "Microsoft sign-in is not configured here.", status=404)
     try:
+        # The code comes back in the query string (msal's default, which it warns about):
+        # a cross-site form_post would arrive without the SameSite=Lax session cookie that
+        # holds this flow's state and nonce. PKCE, state and nonce are all checked.
         flow = _msal_app().initiate_auth_code_flow(
             scopes=[], redirect_uri=request.build_absolute_uri(reverse("msal_callback"))
         )
