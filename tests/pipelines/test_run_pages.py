@@ -260,3 +260,16 @@ def test_a_long_log_shows_its_end_and_follows_from_there(client, team, studio_da
     html = client.get(reverse("pipelines:step_log", args=[run.pk, step.pk]), {"offset": 34})
     assert 'beforeend:#step-log">more\n</span>' in html.content.decode()
     assert "offset=39" in html.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"), [("token nightly", "token nightly"), ("", "—")], ids=["token", "none"]
+)
+def test_run_page_of_a_run_with_no_submitting_user(client, team, studio_data, label, shown):
+    # A token made by `manage.py create_token` has no creator: its runs have no submitted_by.
+    run = studio_data.run(
+        endpoint=studio_data.endpoint("Nightly"), submitted_by=None, submitted_by_label=label
+    )
+    response = signed_in(client, team.reader).get(reverse("pipelines:run_detail", args=[run.pk]))
+    assert response.status_code == 200
+    assert f"<dt>Submitted by</dt><dd>{shown} " in response.content.decode()
