@@ -1,5 +1,6 @@
-"""Template filters for run pages: durations people can read at a glance."""
+"""Template filters for run pages: durations and values people can read at a glance."""
 
+import json
 from datetime import timedelta
 
 from django import template
@@ -22,3 +23,12 @@ def duration(value: timedelta | None) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+@register.filter
+def as_json(value) -> str:
+    """A parameter or metric value as its caller wrote it: JSON for tables, lists, true/false
+    and null (not Python's repr), text as it is. Escaped like any other text."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from pipelines.models import PipelineRun, StepRun
+from pipelines.models import Metric, PipelineRun, StepRun
 from pipelines.queries import CappedPaginator
 
 pytestmark = pytest.mark.django_db
@@ -273,3 +273,18 @@ def test_run_page_of_a_run_with_no_submitting_user(client, team, studio_data, la
     response = signed_in(client, team.reader).get(reverse("pipelines:run_detail", args=[run.pk]))
     assert response.status_code == 200
     assert f"<dt>Submitted by</dt><dd>{shown} " in response.content.decode()
+
+
+def test_values_show_as_json_not_python(client, team, studio_data):
+    run = studio_data.run(parameters={"flag": True, "layers": [64, 32], "note": "a <b>"})
+    Metric.objects.create(
+        run=run, name="matrix", kind="row", value={"class": "setosa", "ok": True, "x": None}
+    )
+    html = signed_in(client, team.reader).get(reverse("pipelines:run_detail", args=[run.pk]))
+    html = html.content.decode()
+    assert '<code class="param-value">true</code>' in html
+    assert '<code class="param-value">[64, 32]</code>' in html
+    assert '<code class="param-value">a &lt;b&gt;</code>' in html
+    quoted = '{"class": "setosa", "ok": true, "x": null}'.replace('"', "&quot;")
+    assert quoted in html
+    assert "True" not in html and "&#x27;setosa&#x27;" not in html
