@@ -25,6 +25,18 @@ urlpatterns = [
         views.set_default_version,
         name="set_default_version",
     ),
+    path(
+        "endpoints/<int:pk>/disable/",
+        views.endpoint_set_status,
+        {"action": "disable"},
+        name="endpoint_disable",
+    ),
+    path(
+        "endpoints/<int:pk>/enable/",
+        views.endpoint_set_status,
+        {"action": "enable"},
+        name="endpoint_enable",
+    ),
     path("endpoints/<int:pk>/submit/", views.endpoint_submit, name="endpoint_submit"),
     path("published/", views.published_list, name="published_list"),
     path("published/<int:pk>/", views.published_detail, name="published_detail"),

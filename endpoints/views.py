@@ -88,6 +88,24 @@ def set_default_version(request, pk):
 
 
 @member_required
+@require_POST
+def endpoint_set_status(request, pk, action):
+    """Disable (archive) an endpoint, so it refuses new runs, or enable it again (Admins)."""
+    endpoint = get_for_member(request, PipelineEndpoint, pk, role=Role.ADMIN)
+    _switch(endpoint, action, request.user)
+    messages.success(request, f"“{endpoint}” is now {endpoint.get_status_display()}.")
+    return redirect(reverse("endpoints:endpoint_detail", args=[endpoint.pk]))
+
+
+def _switch(obj, action: str, user) -> None:
+    """Disable or enable a published pipeline or an endpoint (see studio.models.StatusSwitch)."""
+    if action == "disable":
+        obj.disable(by=user)
+    else:
+        obj.enable(by=user)
+
+
+@member_required
 def endpoint_submit(request, pk):
     endpoint = get_for_member(request, PipelineEndpoint, pk)
     versions = versions_for_endpoint(endpoint)
@@ -176,10 +194,7 @@ def published_detail(request, pk):
 def published_set_status(request, pk, action):
     """Disable or enable a published pipeline (Admins); htmx gets its row back, or nothing."""
     published = get_for_member(request, PublishedPipeline, pk, role=Role.ADMIN)
-    if action == "disable":
-        published.disable(by=request.user)
-    else:
-        published.enable(by=request.user)
+    _switch(published, action, request.user)
     show_disabled = request.GET.get("show_disabled") == "on"
     if not request.htmx:
         messages.success(request, f"“{published}” is now {published.get_status_display()}.")

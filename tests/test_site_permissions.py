@@ -49,6 +49,7 @@ class World:
     endpoint: PipelineEndpoint
     published: PublishedPipeline
     disabled: PublishedPipeline
+    archived: PipelineEndpoint
     running: PipelineRun
     finished: PipelineRun
     step: StepRun
@@ -66,6 +67,7 @@ def world(team, studio_data, settings):
         "Scoring endpoint", [published, studio_data.published("Scoring", "2.0")]
     )
     disabled = studio_data.published("Retired", status=PublishedPipeline.Status.DISABLED)
+    archived = studio_data.endpoint("Archived", status=PipelineEndpoint.Status.DISABLED)
     running = studio_data.run(endpoint=endpoint, status="Running", experiment="Nightly")
     finished = studio_data.run(published=published, status="Finished", experiment="Nightly")
     step = finished.steps.order_by("position").first()
@@ -83,6 +85,7 @@ def world(team, studio_data, settings):
         endpoint=endpoint,
         published=published,
         disabled=disabled,
+        archived=archived,
         running=running,
         finished=finished,
         step=step,
@@ -137,6 +140,7 @@ def pk_of(attribute: str) -> Callable[[World], dict]:
 endpoint = pk_of("endpoint")
 published = pk_of("published")
 disabled = pk_of("disabled")
+archived = pk_of("archived")
 running = pk_of("running")
 finished = pk_of("finished")
 experiment = pk_of("experiment")
@@ -244,6 +248,10 @@ ENTRIES = [
     Entry("endpoints:endpoint_consume", OBJECT, kwargs=endpoint),
     Entry("endpoints:set_default_version", GET_ON_POST_ONLY, kwargs=endpoint),
     post("endpoints:set_default_version", ADMIN_POST, endpoint, {"version": "1"}),
+    Entry("endpoints:endpoint_disable", GET_ON_POST_ONLY, kwargs=endpoint),
+    post("endpoints:endpoint_disable", ADMIN_POST, endpoint),
+    Entry("endpoints:endpoint_enable", GET_ON_POST_ONLY, kwargs=archived),
+    post("endpoints:endpoint_enable", ADMIN_POST, archived),
     Entry("endpoints:endpoint_submit", OBJECT, kwargs=endpoint),  # Readers see it read-only
     post("endpoints:endpoint_submit", CONTRIBUTOR_POST, endpoint, submit_data),
     # Published pipelines.

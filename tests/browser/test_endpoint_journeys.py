@@ -3,9 +3,11 @@
 import re
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from pipelines.models import PipelineRun, PublishedPipeline
+from studio.models import AuditEvent, Role
 from tests.fixtures.pages import graph
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -208,3 +210,42 @@ def test_disable_on_the_published_page_asks_first(
     assert published.status == "Disabled"
     screenshot("disabled-page")
     assert console_errors == []
+
+
+def test_admin_disables_an_endpoint_and_its_rest_url_refuses_runs(
+    page, live_server, sign_in, team, studio_data, screenshot, console_errors
+):
+    endpoint = studio_data.endpoint("Nightly scoring")
+    token = team.token(Role.CONTRIBUTOR)
+    rest = f"{live_server.url}/api/v1/pipeline-endpoints/{endpoint.pk}/runs"
+    body = {"ExperimentName": "nightly"}
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    sign_in(team.admin)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.pk}/")
+    page.get_by_role("button", name="Disable").click()
+    expect(page.get_by_text("“Nightly scoring” is now Disabled.")).to_be_visible()
+    assert "Disable “Nightly scoring”?" in dialogs[0]
+    expect(page.locator(".page-head .status")).to_have_text("Disabled")
+    expect(page.get_by_role("link", name="Submit")).to_have_count(0)
+    screenshot("endpoint-disabled")
+    refused = requests.post(rest, json=body, headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 409 and "Nightly scoring" in refused.json()["error"]["message"]
+    page.get_by_role("button", name="Enable").click()
+    expect(page.get_by_text("“Nightly scoring” is now Active.")).to_be_visible()
+    expect(page.get_by_role("link", name="Submit")).to_be_visible()
+    taken = requests.post(rest, json=body, headers={"Authorization": f"Bearer {token}"})
+    assert taken.status_code == 201
+    assert [e.action for e in AuditEvent.objects.order_by("id")][-2:] == [
+        "endpoint.disabled",
+        "endpoint.enabled",
+    ]
+    assert console_errors == []
+
+
+def test_only_admins_see_the_endpoint_switch(page, live_server, sign_in, team, studio_data):
+    endpoint = studio_data.endpoint("Scoring")
+    sign_in(team.contributor)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.pk}/")
+    expect(page.get_by_role("link", name="Submit")).to_be_visible()
+    expect(page.get_by_role("button", name="Disable")).to_have_count(0)
