@@ -11,7 +11,7 @@ from pipelines.graph import InvalidInput
 from pipelines.models import PublishedPipeline
 from studio.models import AuditEvent, StatusSwitch, Workspace
 from studio.rules import MAX_ID, Conflict, NotFound, actor_label, actor_user
-from studio.sql import fetch_one, table
+from studio.sql import fetch_one, load_joined, table
 
 NAME_MAX_LENGTH = 255
 
@@ -323,12 +323,11 @@ class PipelineEndpointVersion(models.Model):
             f"WHERE v.endpoint_id = %s AND e.workspace_id = %s AND v.{column} = %s",
             [endpoint_id, workspace.pk, value],
         )
-        found = None
-        if row is not None:
-            found = versions.load(row)
-            found.endpoint = endpoints.load(row, versions.width)
-            found.published_pipeline = published.load(row, versions.width + endpoints.width)
-        if found is not None:
-            found.endpoint.workspace = workspace
-            found.published_pipeline.workspace = workspace
+        if row is None:
+            return None
+        found, found.endpoint, found.published_pipeline = load_joined(
+            row, versions, endpoints, published
+        )
+        found.endpoint.workspace = workspace
+        found.published_pipeline.workspace = workspace
         return found

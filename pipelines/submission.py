@@ -18,7 +18,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from studio.sql import fetch_one, table
+from studio.sql import fetch_one, load_joined, table
 
 from .graph import InvalidInput
 from .models import Experiment, IdempotencyKey, PipelineRun
@@ -168,10 +168,8 @@ def _earlier_run(principal: str, key: str, cutoff) -> PipelineRun | None:
     )
     if row is None:
         return None
-    found = keys.load(row)
+    found, run, run.experiment = load_joined(row, keys, runs, experiments)
     if found.created_at < cutoff:
         IdempotencyKey.objects.filter(pk=found.pk).delete()
         return None
-    run = runs.load(row, keys.width)
-    run.experiment = experiments.load(row, keys.width + runs.width)
     return run

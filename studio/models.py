@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from importlib import import_module
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
+
+from .sql import fetch_one, load_joined, table
 
 
 class Role(models.TextChoices):
@@ -192,14 +194,6 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-class ApiTokenQuerySet(models.QuerySet):
-    def usable(self):
-        now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(
-            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
-        )
-
-
 class ApiToken(models.Model):
     """A bearer token scoped to one workspace with a role. Only its hash is stored."""
 
@@ -222,8 +216,6 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -280,12 +272,9 @@ class ApiToken(models.Model):
 
     @classmethod
     def _usable_with_hash(cls, token_hash: str) -> ApiToken | None:
-        """``usable().select_related("workspace", "created_by").get(token_hash=…)`` in
-        hand-written SQL: this runs on every API call (see :mod:`studio.sql`)."""
-        from django.contrib.auth import get_user_model
-        from django.db import connection
-
-        from .sql import fetch_one, table
+        """The token with this hash, not revoked and not expired, with its workspace and its
+        creator, in one hand-written query: this runs on every API call (see studio.sql)."""
+        from django.contrib.auth import get_user_model  # the user model is known only at run time
 
         tokens, workspaces, users = table(cls), table(Workspace), table(get_user_model())
         row = fetch_one(
@@ -298,12 +287,7 @@ class ApiToken(models.Model):
         )
         if row is None:
             return None
-        token = tokens.load(row)
-        token.workspace = workspaces.load(row, tokens.width)
-        if token.created_by_id is not None:
-            token.created_by = users.load(row, tokens.width + workspaces.width)
-        else:
-            token.created_by = None
+        token, token.workspace, token.created_by = load_joined(row, tokens, workspaces, users)
         return token
 
     @property

@@ -32,6 +32,7 @@ class Table:
         ]
         self.attnames = [field.attname for field in self.fields]
         self.width = len(self.fields)
+        self._pk_index = next(i for i, field in enumerate(self.fields) if field.primary_key)
         # What the ORM's compiler applies to each column it reads: the backend's converters
         # (e.g. SQLite's text to datetime), then the field's own (e.g. JSON text to a dict).
         self._converters = []
@@ -86,6 +87,17 @@ class Table:
             obj._state.adding = False
             obj._state.db = connection.alias
         return True
+
+
+def load_joined(row, *tables: Table) -> list[Model | None]:
+    """One instance per table from a row selecting ``columns`` of each ``tables`` in turn;
+    None for a table a LEFT JOIN found no row in (its primary key is NULL)."""
+    found, start = [], 0
+    for each in tables:
+        present = row[start + each._pk_index] is not None
+        found.append(each.load(row, start) if present else None)
+        start += each.width
+    return found
 
 
 @cache

@@ -88,3 +88,11 @@ def test_token_lookup_refuses_revoked_and_expired_tokens(team):
     assert ApiToken.authenticate(secret) is None
     ApiToken.objects.filter(pk=token.pk).update(expires_at=None, revoked_at=timezone.now())
     assert ApiToken.authenticate(secret) is None
+
+
+def test_a_token_with_no_creator_loads_with_none(team):
+    # create_token makes such tokens: the LEFT JOIN finds no user.
+    token, secret = ApiToken.issue(team.workspace, name="cli", role=Role.CONTRIBUTOR)
+    found = ApiToken.authenticate(secret)
+    assert found.pk == token.pk and found.workspace == team.workspace
+    assert found.created_by is None and found.created_by_id is None
