@@ -48,8 +48,7 @@ def get_published(request, id: int):
 
 def _set_published_status(request, id: int, enable: bool):
     published = request.auth.load(PublishedPipeline, id, "Published pipeline", Role.ADMIN)
-    change = published.enable if enable else published.disable
-    change(by=request.auth.actor)
+    published.set_enabled(enable, by=request.auth.actor)
     return published_out(request, published)
 
 
@@ -284,8 +283,7 @@ def set_default_version(request, id: int, payload: DefaultVersionIn):
 
 def _set_endpoint_status(request, id: int, enable: bool):
     endpoint = _endpoint(request, id, Role.ADMIN)
-    change = endpoint.enable if enable else endpoint.disable
-    change(by=request.auth.actor)
+    endpoint.set_enabled(enable, by=request.auth.actor)
     return endpoint_out(request, endpoint)
 
 

@@ -92,17 +92,9 @@ def set_default_version(request, pk):
 def endpoint_set_status(request, pk, action):
     """Disable (archive) an endpoint, so it refuses new runs, or enable it again (Admins)."""
     endpoint = get_for_member(request, PipelineEndpoint, pk, role=Role.ADMIN)
-    _switch(endpoint, action, request.user)
+    endpoint.set_enabled(action == "enable", by=request.user)
     messages.success(request, f"“{endpoint}” is now {endpoint.get_status_display()}.")
     return redirect(reverse("endpoints:endpoint_detail", args=[endpoint.pk]))
-
-
-def _switch(obj, action: str, user) -> None:
-    """Disable or enable a published pipeline or an endpoint (see studio.models.StatusSwitch)."""
-    if action == "disable":
-        obj.disable(by=user)
-    else:
-        obj.enable(by=user)
 
 
 @member_required
@@ -194,7 +186,7 @@ def published_detail(request, pk):
 def published_set_status(request, pk, action):
     """Disable or enable a published pipeline (Admins); htmx gets its row back, or nothing."""
     published = get_for_member(request, PublishedPipeline, pk, role=Role.ADMIN)
-    _switch(published, action, request.user)
+    published.set_enabled(action == "enable", by=request.user)
     show_disabled = request.GET.get("show_disabled") == "on"
     if not request.htmx:
         messages.success(request, f"“{published}” is now {published.get_status_display()}.")

@@ -373,6 +373,13 @@ class StatusSwitch:
     published pipelines and pipeline endpoints: one transaction under a row lock, and an
     audit event only when the status really changes."""
 
+    def set_enabled(self, enabled: bool, *, by) -> None:
+        """``enable(by=…)`` or ``disable(by=…)``, for callers that hold the choice as a flag."""
+        if enabled:
+            self.enable(by=by)
+        else:
+            self.disable(by=by)
+
     def _set_status(self, status: str, action: str, by) -> None:
         with transaction.atomic():
             locked = type(self).objects.select_for_update().get(pk=self.pk)
