@@ -197,7 +197,5 @@ def audit(request):
         events = form.filter(events)
     else:
         events, status = events.none(), 400
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"page": _page(request, events), "form": form, "query": query.urlencode()}
+    context = {"page": _page(request, events), "form": form}
     return render(request, "studio/audit.html", context, status=status)
