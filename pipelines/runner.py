@@ -106,6 +106,14 @@ def kill_group(pid: int, sig: int) -> None:
         pass
 
 
+def utf8_cut(data: bytes, index: int) -> int:
+    """``index`` moved back to the start of the UTF-8 character it falls in, so that
+    ``data[:cut]`` never ends with part of a character."""
+    while 0 < index < len(data) and (data[index] & 0xC0) == 0x80:
+        index -= 1
+    return index
+
+
 class LogPump(threading.Thread):
     """Reads the step's combined stdout/stderr; ``take()`` returns the text not taken yet.
 
@@ -139,9 +147,7 @@ class LogPump(threading.Thread):
         with self.lock:
             rest = b""
             if self.head_room > 0:
-                cut = min(self.head_room, len(data))
-                while 0 < cut < len(data) and (data[cut] & 0xC0) == 0x80:
-                    cut -= 1  # Never cut a character in two.
+                cut = utf8_cut(data, min(self.head_room, len(data)))
                 data, rest = data[:cut], data[cut:]
                 self.head_room -= len(data)
                 self.pending.append(data.decode("utf-8"))

@@ -23,6 +23,7 @@ from studio.rules import MAX_ID
 
 from .engine import resubmit
 from .models import Metric, PipelineRun, RunStatus, StepRun
+from .runner import utf8_cut
 from .schemas import (
     LogOut,
     MetricList,
@@ -152,9 +153,7 @@ def step_log(request, id: int, step_id: int, offset: int = 0):
             f"offset must be between 0 and {len(data)}.",
             [{"field": "offset", "message": f"between 0 and {len(data)}"}],
         )
-    end = min(len(data), offset + LOG_CHUNK_BYTES)
-    while end < len(data) and (data[end] & 0xC0) == 0x80:
-        end -= 1  # Never cut a UTF-8 character in two.
+    end = utf8_cut(data, min(len(data), offset + LOG_CHUNK_BYTES))
     return {
         "Offset": offset,
         "NextOffset": end,
