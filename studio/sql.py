@@ -12,7 +12,7 @@ for ``RETURNING``). Model signals are not sent; none of these models has receive
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 
 from django.db import connection
 from django.db.models import Model
@@ -32,6 +32,7 @@ class Table:
         ]
         self.attnames = [field.attname for field in self.fields]
         self.width = len(self.fields)
+        self._columns: dict[str, str] = {}
         self._pk_index = next(i for i, field in enumerate(self.fields) if field.primary_key)
         # What the ORM's compiler applies to each column it reads: the backend's converters
         # (e.g. SQLite's text to datetime), then the field's own (e.g. JSON text to a dict).
@@ -45,9 +46,14 @@ class Table:
             self._converters.append((col, converters))
 
     def columns(self, alias: str) -> str:
-        """``alias."id", alias."name", …``: every column, in the order ``load`` reads them."""
-        quote = connection.ops.quote_name
-        return ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
+        """``alias."id", alias."name", …``: every column, in the order ``load`` reads them
+        (built once per alias)."""
+        listed = self._columns.get(alias)
+        if listed is None:
+            quote = connection.ops.quote_name
+            listed = ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
+            self._columns[alias] = listed
+        return listed
 
     def load(self, row, start: int = 0) -> Model:
         """The instance held by ``row[start:start + width]`` (see ``columns``)."""
@@ -57,20 +63,26 @@ class Table:
                 values[index] = convert(values[index], col, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
 
+    @cached_property
+    def _insert_parts(self) -> tuple[list, str, str]:
+        """The fields an INSERT writes (all but the key), its ``INSERT INTO t (…)`` and one
+        row's placeholders: built once, as inserts are on the submit path."""
+        fields = [f for f in self.fields if not f.primary_key]
+        quote = connection.ops.quote_name
+        head = f"INSERT INTO {self.name} ({', '.join(quote(f.column) for f in fields)})"
+        return fields, head, "(" + ", ".join(["%s"] * len(fields)) + ")"
+
     def insert(self, objs: list[Model], ignore_conflicts: bool = False) -> bool:
         """INSERT ``objs`` (new, unsaved) in one statement and set their primary keys.
 
         With ``ignore_conflicts`` a row that would break a unique constraint is left out
         (ON CONFLICT DO NOTHING); returns False when any row was left out.
         """
-        fields = [f for f in self.fields if not f.primary_key]
-        quote = connection.ops.quote_name
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        fields, head, row = self._insert_parts
         sql = (
-            f"INSERT INTO {self.name} ({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES {', '.join([row] * len(objs))} "
+            f"{head} VALUES {', '.join([row] * len(objs))} "
             f"{'ON CONFLICT DO NOTHING ' if ignore_conflicts else ''}"
-            f"RETURNING {quote(self.model._meta.pk.column)}"
+            f"RETURNING {connection.ops.quote_name(self.model._meta.pk.column)}"
         )
         params = [
             field.get_db_prep_save(field.pre_save(obj, add=True), connection)
