@@ -15,12 +15,18 @@ app = Celery("studio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# The engine's safety nets: send runs the broker never got, and retry or fail steps whose
-# worker died. Both are cheap queries when there is nothing to do.
+# The engine's safety nets (send runs the broker never got, retry or fail steps whose
+# worker died) and the schedules' firing. Each is a cheap query when there is nothing to do.
 _interval = float(os.environ.get("STUDIO_SCHEDULER_INTERVAL", "10"))
 app.conf.beat_schedule = {
     "dispatch-waiting-runs": {
         "task": "pipelines.tasks.dispatch_waiting_runs",
+        "schedule": _interval,
+        "options": {"queue": "studio", "expires": _interval},
+    },
+    # Runs of schedules whose slot came due (one per slot, however many beats call it).
+    "fire-due-schedules": {
+        "task": "schedules.tasks.fire_due_schedules",
         "schedule": _interval,
         "options": {"queue": "studio", "expires": _interval},
     },

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "studio",
     "pipelines",
     "endpoints",
+    "schedules",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,9 @@ STUDIO_HEARTBEAT_TIMEOUT = float(os.environ.get("STUDIO_HEARTBEAT_TIMEOUT", "60"
 # A step Queued this long is sent again (its message may have been lost); duplicates are no-ops.
 STUDIO_QUEUED_RESEND_SECONDS = float(os.environ.get("STUDIO_QUEUED_RESEND_SECONDS", "300"))
 STUDIO_MAX_LOG_BYTES = int(os.environ.get("STUDIO_MAX_LOG_BYTES", 5 * 1024 * 1024))
+# Seconds between beat's passes: dispatcher, reaper and due schedules (studio/celery.py reads
+# the same variable to build the beat schedule).
+STUDIO_SCHEDULER_INTERVAL = float(os.environ.get("STUDIO_SCHEDULER_INTERVAL", "10"))
 
 # --- Celery -----------------------------------------------------------------
 # An empty variable counts as unset, like DATABASE_URL.
