@@ -48,7 +48,7 @@ def fire(schedule_id: int, now: datetime) -> ScheduleFiring | None:
     yet, and plan its next slot. Returns the firing written, or None."""
     with transaction.atomic():
         schedule = (
-            Schedule.objects.select_for_update()
+            Schedule.objects.select_for_update(of=("self",))
             .select_related("workspace", "published_pipeline", "pipeline_endpoint", "created_by")
             .filter(pk=schedule_id)
             .first()
