@@ -79,6 +79,7 @@ def _register_routers() -> None:
     from endpoints.api import router as endpoints_router
     from pipelines.api import router as pipelines_router
     from pipelines.runs_api import router as runs_router
+    from schedules.api import router as schedules_router
 
     from .api_tokens import router as tokens_router
 
@@ -87,6 +88,7 @@ def _register_routers() -> None:
     api.add_router("", runs_router)
     api.add_router("", published_router)
     api.add_router("", endpoints_router)
+    api.add_router("", schedules_router)
     api.add_router("", tokens_router)
 
 
