@@ -33,6 +33,7 @@ from .pipeline import Pipeline
 from .published import PublishedPipeline
 from .run_context import Run
 from .runs import PipelineRun, StepRun
+from .schedule import Schedule, ScheduleRecurrence
 from .steps import PipelineData, PipelineParameter, PythonScriptStep
 from .workspace import Workspace
 
@@ -55,6 +56,8 @@ __all__ = [
     "Run",
     "RunFailedError",
     "RunTimeoutError",
+    "Schedule",
+    "ScheduleRecurrence",
     "ServerError",
     "SnapshotError",
     "StepRun",
