@@ -20,6 +20,8 @@ class SubmitForm(forms.Form):
     """Submit a run of ``graph``; ``versions`` (endpoint pages only) adds "Pipeline version"."""
 
     experiment_name = forms.CharField(label="Experiment name", max_length=255)
+    # REST field names in refusal details, and the form fields that show them.
+    fields_of_details = FIELDS_OF_DETAILS
 
     def __init__(self, *args, graph: dict, versions=None, default_version: str = "", **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -63,7 +65,7 @@ class SubmitForm(forms.Form):
         if not error.details:
             self.add_error(None, error.message)
         for detail in error.details:
-            field = FIELDS_OF_DETAILS.get(detail.get("field", ""))
+            field = self.fields_of_details.get(detail.get("field", ""))
             if field is None and detail.get("field", "").startswith(ASSIGNMENT_PREFIX):
                 field = PARAMETER_PREFIX + detail["field"].removeprefix(ASSIGNMENT_PREFIX)
             self.add_error(field if field in self.fields else None, detail["message"])

@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("endpoints.urls")),
     path("", include("pipelines.urls")),
+    path("", include("schedules.urls")),
     path("api/v1/", include("studio.api_urls")),
 ]
