@@ -1,0 +1,49 @@
+"""Schedules in Chromium: create one from the endpoint page, see its next fire times, pause."""
+
+import pytest
+from playwright.sync_api import expect
+
+from schedules.models import Schedule
+from studio.models import AuditEvent
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_create_a_schedule_from_the_endpoint_page_and_pause_it(
+    page, live_server, sign_in, team, studio_data, screenshot, console_errors
+):
+    endpoint = studio_data.endpoint("Churn scoring")
+    sign_in(team.contributor)
+    page.goto(f"{live_server.url}/endpoints/{endpoint.pk}/")
+    page.get_by_role("link", name="Schedules", exact=True).last.click()
+    expect(page.get_by_text("No schedules")).to_be_visible()
+    page.get_by_role("link", name="New schedule").click()
+    page.get_by_label("Name", exact=True).fill("Nightly churn")
+    page.get_by_label("Experiment name").fill("Churn_nightly")
+    page.get_by_label("Every").select_option("Day")
+    page.get_by_label("Hours").fill("2")
+    page.get_by_label("Minutes").fill("30")
+    page.get_by_label("Time zone").select_option("Europe/Berlin")
+    page.get_by_label("pipeline_arg").fill("25")
+    screenshot("form")
+    page.get_by_role("button", name="Create schedule").click()
+    expect(page.get_by_text("Schedule “Nightly churn” created.")).to_be_visible()
+    row = page.locator("tr", has_text="Nightly churn")
+    expect(row.locator("time")).to_have_count(5)
+    expect(row).to_contain_text("every 1 Day at 02:30 (Europe/Berlin)")
+    schedule = Schedule.objects.get(name="Nightly churn")
+    first = schedule.next_fire_times(1)[0]
+    expect(row.locator("time").first).to_have_attribute("datetime", first.isoformat())
+    screenshot("created")
+
+    page.goto(f"{live_server.url}/endpoints/{endpoint.pk}/schedules/")
+    row = page.locator("tr", has_text="Nightly churn")
+    row.get_by_role("button", name="Pause").click()
+    expect(row.get_by_role("button", name="Resume")).to_be_visible()
+    expect(row).to_contain_text("Paused")
+    expect(row.locator("time")).to_have_count(0)
+    schedule.refresh_from_db()
+    assert schedule.is_paused and schedule.parameters == {"pipeline_arg": 25}
+    assert AuditEvent.objects.filter(action="schedule.paused", object_id=str(schedule.pk)).exists()
+    screenshot("paused")
+    assert console_errors == []
