@@ -12,7 +12,14 @@ from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from pipelines.models import PublishedPipeline
-from pipelines.schemas import PublishedList, PublishedOut, absolute_url, published_out
+from pipelines.schemas import (
+    PublishedList,
+    PublishedOut,
+    StatusChangeIn,
+    absolute_url,
+    published_out,
+    status_change_out,
+)
 from pipelines.submission import (
     IDEMPOTENCY_OPENAPI,
     EndpointSubmitIn,
@@ -46,26 +53,28 @@ def get_published(request, id: int):
     return published_out(request, request.auth.load(PublishedPipeline, id, "Published pipeline"))
 
 
-def _set_published_status(request, id: int, enable: bool):
+def _set_published_status(request, id: int, enable: bool, change: StatusChangeIn | None):
     published = request.auth.load(PublishedPipeline, id, "Published pipeline", Role.ADMIN)
-    published.set_enabled(enable, by=request.auth.actor)
+    reason = change.Reason if change else ""
+    published.set_enabled(enable, by=request.auth.actor, reason=reason)
     return published_out(request, published)
 
 
 @published_router.post(
     "/published-pipelines/{id}/disable", response={200: PublishedOut, **WRITE_ERRORS}
 )
-def disable_published(request, id: int):
-    """Disable: the pipeline refuses new runs and leaves the default lists (Admin)."""
-    return _set_published_status(request, id, enable=False)
+def disable_published(request, id: int, change: StatusChangeIn | None = None):
+    """Disable: the pipeline refuses new runs and leaves the default lists (Admin). An
+    optional ``{"Reason": "…"}`` is kept with the status and written in the audit log."""
+    return _set_published_status(request, id, False, change)
 
 
 @published_router.post(
     "/published-pipelines/{id}/enable", response={200: PublishedOut, **WRITE_ERRORS}
 )
-def enable_published(request, id: int):
-    """Enable a disabled published pipeline again (Admin)."""
-    return _set_published_status(request, id, enable=True)
+def enable_published(request, id: int, change: StatusChangeIn | None = None):
+    """Enable a disabled published pipeline again (Admin), with an optional ``Reason``."""
+    return _set_published_status(request, id, True, change)
 
 
 @published_router.post(
@@ -118,6 +127,9 @@ class EndpointOut(Schema):
     Endpoint: str = Field(..., description="The URL to POST run requests to.")
     CreatedTime: datetime
     UpdatedTime: datetime
+    StatusReason: str = Field(..., description="Why the status last changed (may be empty).")
+    StatusChangedBy: str
+    StatusChangedTime: datetime | None
 
 
 class EndpointList(Schema):
@@ -171,6 +183,7 @@ def endpoint_out(request, endpoint: PipelineEndpoint, default_version=None) -> d
         "Endpoint": absolute_url(request, f"/api/v1/pipeline-endpoints/{endpoint.pk}/runs"),
         "CreatedTime": endpoint.created_at,
         "UpdatedTime": endpoint.updated_at,
+        **status_change_out(endpoint),
     }
 
 
@@ -281,22 +294,23 @@ def set_default_version(request, id: int, payload: DefaultVersionIn):
     return endpoint_out(request, endpoint, default_version=chosen.number)
 
 
-def _set_endpoint_status(request, id: int, enable: bool):
+def _set_endpoint_status(request, id: int, enable: bool, change: StatusChangeIn | None):
     endpoint = _endpoint(request, id, Role.ADMIN)
-    endpoint.set_enabled(enable, by=request.auth.actor)
+    endpoint.set_enabled(enable, by=request.auth.actor, reason=change.Reason if change else "")
     return endpoint_out(request, endpoint)
 
 
 @router.post("/pipeline-endpoints/{id}/disable", response={200: EndpointOut, **WRITE_ERRORS})
-def disable_endpoint(request, id: int):
-    """Archive the endpoint: it refuses new runs (Admin)."""
-    return _set_endpoint_status(request, id, enable=False)
+def disable_endpoint(request, id: int, change: StatusChangeIn | None = None):
+    """Archive the endpoint: it refuses new runs (Admin). An optional ``{"Reason": "…"}`` is
+    kept with the status and written in the audit log."""
+    return _set_endpoint_status(request, id, False, change)
 
 
 @router.post("/pipeline-endpoints/{id}/enable", response={200: EndpointOut, **WRITE_ERRORS})
-def enable_endpoint(request, id: int):
-    """Bring an archived endpoint back (Admin)."""
-    return _set_endpoint_status(request, id, enable=True)
+def enable_endpoint(request, id: int, change: StatusChangeIn | None = None):
+    """Bring an archived endpoint back (Admin), with an optional ``Reason``."""
+    return _set_endpoint_status(request, id, True, change)
 
 
 @router.post(

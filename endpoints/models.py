@@ -211,13 +211,14 @@ class PipelineEndpoint(StatusSwitch, models.Model):
             self._touch(extra=["description"])
             AuditEvent.record(self.workspace, by, "endpoint.described", self)
 
-    def disable(self, *, by) -> None:
-        """Archive the endpoint: it refuses new runs and leaves the default lists."""
-        self._set_status(self.Status.DISABLED, "endpoint.disabled", by)
+    def disable(self, *, by, reason: str = "") -> None:
+        """Archive the endpoint: it refuses new runs and leaves the default lists; ``reason``
+        is kept with the status and written in the audit event."""
+        self._set_status(self.Status.DISABLED, "endpoint.disabled", by, reason)
 
-    def enable(self, *, by) -> None:
-        """Bring an archived endpoint back."""
-        self._set_status(self.Status.ACTIVE, "endpoint.enabled", by)
+    def enable(self, *, by, reason: str = "") -> None:
+        """Bring an archived endpoint back, with an optional reason."""
+        self._set_status(self.Status.ACTIVE, "endpoint.enabled", by, reason)
 
     def _touch(self, extra: list[str] | None = None) -> None:
         self.updated_at = timezone.now()

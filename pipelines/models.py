@@ -203,13 +203,14 @@ class PublishedPipeline(StatusSwitch, models.Model):
             )
         return published
 
-    def disable(self, *, by) -> None:
-        """Stop new runs of this published pipeline and hide it from lists (Admins only)."""
-        self._set_status(self.Status.DISABLED, "published_pipeline.disabled", by)
+    def disable(self, *, by, reason: str = "") -> None:
+        """Stop new runs of this published pipeline and hide it from lists (Admins only);
+        ``reason`` is kept with the status and written in the audit event."""
+        self._set_status(self.Status.DISABLED, "published_pipeline.disabled", by, reason)
 
-    def enable(self, *, by) -> None:
-        """Let this published pipeline take runs again (Admins only)."""
-        self._set_status(self.Status.ACTIVE, "published_pipeline.enabled", by)
+    def enable(self, *, by, reason: str = "") -> None:
+        """Let this published pipeline take runs again (Admins only), with an optional reason."""
+        self._set_status(self.Status.ACTIVE, "published_pipeline.enabled", by, reason)
 
     def check_active(self) -> None:
         """Raise ``Conflict`` naming this published pipeline when it is disabled."""

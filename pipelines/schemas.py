@@ -69,6 +69,9 @@ class PublishedOut(Schema):
     ContinueOnStepFailure: bool
     PublishedBy: str
     PublishedTime: datetime
+    StatusReason: str = Field(..., description="Why the status last changed (may be empty).")
+    StatusChangedBy: str
+    StatusChangedTime: datetime | None
 
 
 class PublishedList(Schema):
@@ -92,6 +95,24 @@ def published_out(request, published: PublishedPipeline) -> dict:
         "ContinueOnStepFailure": published.continue_on_step_failure,
         "PublishedBy": published.published_by_label,
         "PublishedTime": published.published_at,
+        **status_change_out(published),
+    }
+
+
+class StatusChangeIn(Schema):
+    """The optional body of the disable and enable routes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    Reason: str = Field("", max_length=500, description="Why; kept with the status, audited.")
+
+
+def status_change_out(obj) -> dict:
+    """Why, by whom and when a published pipeline's or endpoint's status last changed."""
+    return {
+        "StatusReason": obj.status_reason,
+        "StatusChangedBy": obj.status_changed_by_label,
+        "StatusChangedTime": obj.status_changed_at,
     }
 
 

@@ -303,6 +303,16 @@ class ApiToken(models.Model):
             AuditEvent.record(self.workspace, by, "token.revoked", self, role=self.role)
 
 
+def actor_parts(actor) -> tuple:
+    """The user behind ``actor`` (a user, an ApiToken or None) and how it is shown: a user
+    name, "token <name>", or "system"."""
+    if isinstance(actor, ApiToken):
+        return actor.created_by, f"token {actor.name}"[:200]
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return actor, actor.get_username()[:200]
+    return None, "system"
+
+
 class AuditEvent(models.Model):
     """Who did what to which object, and when."""
 
@@ -348,14 +358,7 @@ class AuditEvent(models.Model):
     @classmethod
     def record(cls, workspace, actor, action: str, obj=None, **details) -> AuditEvent:
         """Write one audit event. ``actor`` is a user, an ApiToken, or None (the system)."""
-        user = None
-        label = "system"
-        if isinstance(actor, ApiToken):
-            user = actor.created_by
-            label = f"token {actor.name}"
-        elif actor is not None and getattr(actor, "is_authenticated", False):
-            user = actor
-            label = actor.get_username()
+        user, label = actor_parts(actor)
         return cls.objects.create(
             workspace=workspace,
             actor=user,
@@ -368,24 +371,43 @@ class AuditEvent(models.Model):
         )
 
 
-class StatusSwitch:
+STATUS_REASON_MAX_LENGTH = 500
+
+
+class StatusSwitch(models.Model):
     """Switching an object with ``status`` (Active/Disabled) and ``updated_at``, shared by
     published pipelines and pipeline endpoints: one transaction under a row lock, and an
-    audit event only when the status really changes."""
+    audit event only when the status really changes. The last change's reason, who made it
+    and when are kept with the status (see ``studio.rules.set_enabled_many`` for many at
+    once)."""
 
-    def set_enabled(self, enabled: bool, *, by) -> None:
+    status_reason = models.CharField(max_length=STATUS_REASON_MAX_LENGTH, blank=True)
+    status_changed_by_label = models.CharField(max_length=200, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def set_enabled(self, enabled: bool, *, by, reason: str = "") -> None:
         """``enable(by=…)`` or ``disable(by=…)``, for callers that hold the choice as a flag."""
         if enabled:
-            self.enable(by=by)
+            self.enable(by=by, reason=reason)
         else:
-            self.disable(by=by)
+            self.disable(by=by, reason=reason)
 
-    def _set_status(self, status: str, action: str, by) -> None:
+    def _set_status(self, status: str, action: str, by, reason: str = "") -> None:
+        # Entry points refuse longer reasons with a message; the domain only trims.
+        reason = (reason or "").strip()[:STATUS_REASON_MAX_LENGTH]
+        fields = ["status", "updated_at", "status_reason", "status_changed_by_label"]
+        fields.append("status_changed_at")
         with transaction.atomic():
             locked = type(self).objects.select_for_update().get(pk=self.pk)
             if locked.status != status:
-                locked.status = status
-                locked.updated_at = timezone.now()
-                locked.save(update_fields=["status", "updated_at"])
-                AuditEvent.record(self.workspace, by, action, locked)
-        self.status, self.updated_at = locked.status, locked.updated_at
+                locked.status, locked.status_reason = status, reason
+                locked.updated_at = locked.status_changed_at = timezone.now()
+                locked.status_changed_by_label = actor_parts(by)[1]
+                locked.save(update_fields=fields)
+                details = {"reason": reason} if reason else {}
+                AuditEvent.record(self.workspace, by, action, locked, **details)
+        for name in fields:
+            setattr(self, name, getattr(locked, name))

@@ -6,7 +6,9 @@ The refusals carry no HTTP: the API maps :class:`Conflict` to 409 and :class:`No
 
 from __future__ import annotations
 
-from .models import ApiToken
+from django.db import transaction
+
+from .models import actor_parts
 
 # The largest id a row can have (bigint); larger ones cannot be compared by the databases.
 MAX_ID = 2**63 - 1
@@ -31,17 +33,31 @@ class NotFound(Refusal):
 
 def actor_user(by):
     """The user behind ``by`` (a user, an ApiToken or None), for ``*_by`` foreign keys."""
-    if isinstance(by, ApiToken):
-        return by.created_by
-    if by is not None and getattr(by, "is_authenticated", False):
-        return by
-    return None
+    return actor_parts(by)[0]
 
 
 def actor_label(by) -> str:
     """How ``by`` is shown in lists: a user name, "token <name>", or "system"."""
-    if isinstance(by, ApiToken):
-        return f"token {by.name}"[:200]
-    if by is not None and getattr(by, "is_authenticated", False):
-        return by.get_username()[:200]
-    return "system"
+    return actor_parts(by)[1]
+
+
+def set_enabled_many(model, workspace, ids, enabled: bool, *, by, reason: str = "") -> list:
+    """Enable or disable the ``model`` objects ``ids`` (a ``StatusSwitch``) of ``workspace``
+    at once: all or nothing, in one transaction, an audit event for each that changes.
+
+    Raises ``NotFound`` naming the ids that are not in the workspace, and changes nothing.
+    """
+    wanted = sorted(set(ids))
+    with transaction.atomic():
+        objects = list(model.objects.select_for_update().filter(workspace=workspace, pk__in=wanted))
+        missing = sorted(set(wanted) - {obj.pk for obj in objects})
+        if missing or not wanted:
+            names = ", ".join(str(pk) for pk in missing) or "none given"
+            raise NotFound(
+                f"Nothing was changed; not in this workspace: {names}.",
+                [{"field": "ids", "message": f"unknown: {names}"}],
+            )
+        for obj in objects:
+            obj.workspace = workspace
+            obj.set_enabled(enabled, by=by, reason=reason)
+    return objects

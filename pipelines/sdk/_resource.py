@@ -68,10 +68,22 @@ class RunnableResource:
         self._details = self.workspace._http.get(self._path)
         return dict(self._details)
 
-    def disable(self) -> None:
-        """Disable it (Admin): new runs are refused and lists leave it out."""
-        self._details = self.workspace._http.post(f"{self._path}/disable", idempotent=True)
+    @property
+    def status_reason(self) -> str:
+        """Why the status last changed, as the Admin who changed it said (may be empty)."""
+        return str(self._details.get("StatusReason") or "")
 
-    def enable(self) -> None:
-        """Enable it again (Admin)."""
-        self._details = self.workspace._http.post(f"{self._path}/enable", idempotent=True)
+    def disable(self, reason: str | None = None) -> None:
+        """Disable it (Admin): new runs are refused and lists leave it out. ``reason`` is
+        kept with the status and written in the audit log."""
+        self._set_status("disable", reason)
+
+    def enable(self, reason: str | None = None) -> None:
+        """Enable it again (Admin), with an optional ``reason``."""
+        self._set_status("enable", reason)
+
+    def _set_status(self, action: str, reason: str | None) -> None:
+        body = {"Reason": reason} if reason else None
+        self._details = self.workspace._http.post(
+            f"{self._path}/{action}", json=body, idempotent=True
+        )

@@ -185,10 +185,10 @@ class PipelineEndpoint(RunnableResource):
         answer = self.workspace._http.submit(f"{self._path}/runs", body)
         return PipelineRun(self.workspace, answer["Id"], answer)
 
-    def archive(self) -> None:
+    def archive(self, reason: str | None = None) -> None:
         """Same as :meth:`disable` (the cloud SDK's name)."""
-        self.disable()
+        self.disable(reason)
 
-    def reactivate(self) -> None:
+    def reactivate(self, reason: str | None = None) -> None:
         """Same as :meth:`enable` (the cloud SDK's name)."""
-        self.enable()
+        self.enable(reason)
