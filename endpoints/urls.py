@@ -6,6 +6,7 @@ app_name = "endpoints"
 
 urlpatterns = [
     path("endpoints/", views.endpoint_list, name="endpoint_list"),
+    path("endpoints/bulk/", views.bulk_set_status, {"kind": "endpoints"}, name="endpoint_bulk"),
     path("endpoints/<int:pk>/", views.endpoint_detail, name="endpoint_detail"),
     path(
         "endpoints/<int:pk>/versions/",
@@ -39,6 +40,7 @@ urlpatterns = [
     ),
     path("endpoints/<int:pk>/submit/", views.endpoint_submit, name="endpoint_submit"),
     path("published/", views.published_list, name="published_list"),
+    path("published/bulk/", views.bulk_set_status, {"kind": "published"}, name="published_bulk"),
     path("published/<int:pk>/", views.published_detail, name="published_detail"),
     path(
         "published/<int:pk>/disable/",

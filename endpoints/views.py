@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,10 +18,10 @@ from pipelines.queries import page_of, runs_for_listing
 from pipelines.schemas import absolute_url
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
-from studio.rules import Refusal
+from studio.rules import Refusal, set_enabled_many
 
 from . import snippets
-from .forms import SubmitForm
+from .forms import BulkStatusForm, StatusChangeForm, SubmitForm
 from .models import PipelineEndpoint
 from .queries import (
     endpoints_for_listing,
@@ -92,7 +92,9 @@ def set_default_version(request, pk):
 def endpoint_set_status(request, pk, action):
     """Disable (archive) an endpoint, so it refuses new runs, or enable it again (Admins)."""
     endpoint = get_for_member(request, PipelineEndpoint, pk, role=Role.ADMIN)
-    endpoint.set_enabled(action == "enable", by=request.user)
+    if (reason := _reason(request)) is None:
+        return HttpResponseBadRequest(BAD_REASON)
+    endpoint.set_enabled(action == "enable", by=request.user, reason=reason)
     messages.success(request, f"“{endpoint}” is now {endpoint.get_status_display()}.")
     return redirect(reverse("endpoints:endpoint_detail", args=[endpoint.pk]))
 
@@ -186,7 +188,9 @@ def published_detail(request, pk):
 def published_set_status(request, pk, action):
     """Disable or enable a published pipeline (Admins); htmx gets its row back, or nothing."""
     published = get_for_member(request, PublishedPipeline, pk, role=Role.ADMIN)
-    published.set_enabled(action == "enable", by=request.user)
+    if (reason := _reason(request)) is None:
+        return HttpResponseBadRequest(BAD_REASON)
+    published.set_enabled(action == "enable", by=request.user, reason=reason)
     show_disabled = request.GET.get("show_disabled") == "on"
     if not request.htmx:
         messages.success(request, f"“{published}” is now {published.get_status_display()}.")
@@ -211,3 +215,49 @@ def published_submit(request, pk):
     return render(
         request, "endpoints/submit.html", {"form": form, "target": published, "kind": "published"}
     )
+
+
+def _reason(request) -> str | None:
+    """The reason posted with Disable/Enable, or None when it cannot be kept."""
+    form = StatusChangeForm(request.POST)
+    return form.cleaned_data["reason"] if form.is_valid() else None
+
+
+BAD_REASON = "The reason may have at most 500 characters; nothing was changed."
+
+
+# Lists whose rows an Admin may disable or enable together: model, list page, what to call them.
+BULK = {
+    "endpoints": (PipelineEndpoint, "endpoints:endpoint_list", "pipeline endpoint"),
+    "published": (PublishedPipeline, "endpoints:published_list", "published pipeline"),
+}
+
+
+@member_required
+def bulk_set_status(request, kind):
+    """Disable or enable the rows selected in a list (Admins): the GET asks for confirmation
+    naming them (and a reason), the POST switches them all or none."""
+    model, list_url, noun = BULK[kind]
+    require_role(request, Role.ADMIN)
+    form = BulkStatusForm(request.POST if request.method == "POST" else request.GET)
+    context = {"form": form, "noun": noun, "list_url": reverse(list_url), "kind": kind}
+    if not form.is_valid():
+        return render(request, "endpoints/bulk_confirm.html", context, status=400)
+    ids, action = form.cleaned_data["ids"], form.cleaned_data["action"]
+    objects = list(model.objects.filter(workspace=request.workspace, pk__in=ids).order_by("name"))
+    if len(objects) != len(ids):
+        raise Http404("Some of the selected rows are not in this workspace.")
+    if request.method == "POST":
+        changed = set_enabled_many(
+            model,
+            request.workspace,
+            ids,
+            action == "enable",
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        names = ", ".join(f"“{obj}”" for obj in sorted(changed, key=lambda o: o.name))
+        messages.success(request, f"{action.capitalize()}d {len(changed)} {noun}s: {names}.")
+        return redirect(list_url)
+    context.update(objects=objects, action=action, ids=ids)
+    return render(request, "endpoints/bulk_confirm.html", context)

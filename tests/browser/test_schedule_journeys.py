@@ -47,3 +47,37 @@ def test_create_a_schedule_from_the_endpoint_page_and_pause_it(
     assert AuditEvent.objects.filter(action="schedule.paused", object_id=str(schedule.pk)).exists()
     screenshot("paused")
     assert console_errors == []
+
+
+def test_bulk_disable_three_published_pipelines_with_a_reason(
+    page, live_server, sign_in, team, studio_data, screenshot, console_errors
+):
+    for name in ("Churn trainer", "Forecast", "Scoring", "Keep me"):
+        studio_data.published(name)
+    sign_in(team.admin)
+    page.goto(f"{live_server.url}/published/")
+    for name in ("Churn trainer", "Forecast", "Scoring"):
+        page.get_by_label(f"Select {name}").check()
+    page.get_by_role("button", name="Disable selected").click()
+    heading = page.get_by_role("heading", name="Disable 3 published pipelines?")
+    expect(heading).to_be_visible()
+    names = page.locator(".bulk-names li")
+    expect(names).to_have_count(3)
+    for name in ("Churn trainer", "Forecast", "Scoring"):
+        expect(page.locator(".bulk-names")).to_contain_text(name)
+    page.get_by_label("Reason").fill("retired after the Q3 review")
+    screenshot("confirm")
+    page.get_by_role("button", name="Disable all 3").click()
+    expect(page.get_by_text("Disabled 3 published pipelines")).to_be_visible()
+    # Disabled ones leave the default list; the fourth stays.
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    expect(page.locator("#results tbody tr")).to_contain_text("Keep me")
+
+    page.goto(f"{live_server.url}/workspaces/audit/")
+    rows = page.locator("tbody tr", has_text="published_pipeline.disabled")
+    expect(rows).to_have_count(3)
+    for index in range(3):
+        expect(rows.nth(index)).to_contain_text("retired after the Q3 review")
+    screenshot("audit")
+    assert AuditEvent.objects.filter(action="published_pipeline.disabled").count() == 3
+    assert console_errors == []
