@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 # Arguments of the cloud SDK for schedules that fire on datastore changes, which the studio
 # does not have.
-_DATASTORE_ARGUMENTS = ("datastore", "path_on_datastore", "data_path_parameter_name")
+_DATASTORE_ARGUMENTS = (
+    "datastore",
+    "path_on_datastore",
+    "polling_interval",
+    "data_path_parameter_name",
+)
 
 
 @dataclass
