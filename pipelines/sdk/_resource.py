@@ -1,5 +1,6 @@
-"""What published pipelines and pipeline endpoints share: a REST collection of named objects
-with a status, a run URL, lists that leave disabled ones out, and enable/disable."""
+"""What the SDK's server objects share: a REST resource at ``<collection>/{id}`` with a name;
+published pipelines and pipeline endpoints also have a status, a run URL, lists that leave
+disabled ones out, and enable/disable."""
 
 from __future__ import annotations
 
@@ -11,27 +12,14 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 
-class RunnableResource:
-    """A named object behind ``<collection>/{id}`` that can be run, enabled and disabled."""
+class Resource:
+    """An object the server describes at ``<collection>/{id}``, as last fetched."""
 
     collection: ClassVar[str]
 
     def __init__(self, workspace: Workspace, details: dict[str, Any]) -> None:
         self.workspace = workspace
         self._details = details
-
-    @classmethod
-    def list(cls, workspace: Workspace, active_only: bool = True) -> list[Self]:
-        """The workspace's objects of this kind; disabled ones only if not ``active_only``."""
-        answer = workspace._http.get(
-            cls.collection, params={"include_disabled": str(not active_only).lower()}
-        )
-        return [cls(workspace, item) for item in answer["Items"]]
-
-    @classmethod
-    def get_all(cls, workspace: Workspace, active_only: bool = True) -> list[Self]:
-        """Same as :meth:`list` (the cloud SDK's name)."""
-        return cls.list(workspace, active_only=active_only)
 
     @property
     def id(self) -> str:
@@ -49,6 +37,32 @@ class RunnableResource:
         return str(self._details.get("Description") or "")
 
     @property
+    def _path(self) -> str:
+        return f"{self.collection}/{self.id}"
+
+    def get_details(self) -> dict[str, Any]:
+        """Fetch and return the object as the server describes it."""
+        self._details = self.workspace._http.get(self._path)
+        return dict(self._details)
+
+
+class RunnableResource(Resource):
+    """A named object behind ``<collection>/{id}`` that can be run, enabled and disabled."""
+
+    @classmethod
+    def list(cls, workspace: Workspace, active_only: bool = True) -> list[Self]:
+        """The workspace's objects of this kind; disabled ones only if not ``active_only``."""
+        answer = workspace._http.get(
+            cls.collection, params={"include_disabled": str(not active_only).lower()}
+        )
+        return [cls(workspace, item) for item in answer["Items"]]
+
+    @classmethod
+    def get_all(cls, workspace: Workspace, active_only: bool = True) -> list[Self]:
+        """Same as :meth:`list` (the cloud SDK's name)."""
+        return cls.list(workspace, active_only=active_only)
+
+    @property
     def status(self) -> str:
         """``"Active"`` or ``"Disabled"`` (as last fetched)."""
         return str(self._details.get("Status", ""))
@@ -58,15 +72,6 @@ class RunnableResource:
         """The REST URL that starts a run: POST ``{"ExperimentName", "ParameterAssignments"}``
         with ``Authorization: Bearer <token>``."""
         return str(self._details.get("Endpoint", ""))
-
-    @property
-    def _path(self) -> str:
-        return f"{self.collection}/{self.id}"
-
-    def get_details(self) -> dict[str, Any]:
-        """Fetch and return the object as the server describes it."""
-        self._details = self.workspace._http.get(self._path)
-        return dict(self._details)
 
     @property
     def status_reason(self) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ._resource import Resource
 from .errors import StudioError, ValidationError
 from .runs import PipelineRun
 
@@ -94,7 +95,7 @@ def _refuse_datastore_arguments(kwargs: dict[str, Any]) -> None:
         )
 
 
-class Schedule:
+class Schedule(Resource):
     """Runs of a published pipeline or a pipeline endpoint (its default version at the time)
     at the slots of a :class:`ScheduleRecurrence` or a cron expression.
 
@@ -105,10 +106,6 @@ class Schedule:
     """
 
     collection = "/schedules"
-
-    def __init__(self, workspace: Workspace, details: dict[str, Any]) -> None:
-        self.workspace = workspace
-        self._details = details
 
     def __repr__(self) -> str:
         return f"Schedule(id={self.id!r}, name={self.name!r}, status={self.status!r})"
@@ -196,18 +193,6 @@ class Schedule:
     # --- Properties as last fetched -------------------------------------------------
 
     @property
-    def id(self) -> str:
-        return str(self._details["Id"])
-
-    @property
-    def name(self) -> str:
-        return str(self._details.get("Name", ""))
-
-    @property
-    def description(self) -> str:
-        return str(self._details.get("Description") or "")
-
-    @property
     def status(self) -> str:
         """``"Active"`` or ``"Paused"`` (the cloud SDK said "Disabled")."""
         return str(self._details.get("Status", ""))
@@ -232,15 +217,6 @@ class Schedule:
     def next_fire_times(self) -> list[datetime]:
         """The next five slots (aware, UTC)."""
         return [_parse_time(t) for t in self._details.get("NextFireTimes") or []]
-
-    @property
-    def _path(self) -> str:
-        return f"{self.collection}/{self.id}"
-
-    def get_details(self) -> dict[str, Any]:
-        """Fetch and return the schedule as the server describes it."""
-        self._details = self.workspace._http.get(self._path)
-        return dict(self._details)
 
     # --- Changes ---------------------------------------------------------------------
 
