@@ -1,10 +1,13 @@
 """Schedules pages: the workspace list, a target's tab, the form, pause/resume/delete."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from schedules.firing import fire_due
 from schedules.models import Schedule
 from studio.models import AuditEvent
 
@@ -128,3 +131,28 @@ def test_list_runs_the_same_queries_for_1_and_20_schedules(client, team, studio_
         html = client.get(url).content.decode()
     assert html.count('<tr id="schedule-') == 20
     assert len(twenty) == len(one)
+
+
+def test_the_schedule_page_lists_runs_and_skipped_slots(client, team, studio_data):
+    published = studio_data.published("P")
+    schedule = make(team, published)
+    published.disable(by=team.admin, reason="broken data")
+    fire_due(now=schedule.next_fire_at + timedelta(seconds=1))
+    client.force_login(team.reader)
+    html = client.get(reverse("schedules:schedule_detail", args=[schedule.pk])).content.decode()
+    assert "is disabled" in html and "This published pipeline is disabled" in html
+
+
+def test_edit_changes_the_timetable_and_is_audited(client, team, studio_data):
+    schedule = make(team, studio_data.published("P"))
+    client.force_login(team.contributor)
+    url = reverse("schedules:schedule_edit", args=[schedule.pk])
+    form = client.get(url).context["form"]
+    assert form.initial["frequency"] == "Hour" and form.initial["name"] == "Nightly"
+    data = {**FORM, "name": "Nightly", "kind": "cron", "cron": "15 4 * * *", "time_zone": "UTC"}
+    assert client.post(url, data).status_code == 302
+    schedule.refresh_from_db()
+    assert schedule.cron == "15 4 * * *" and schedule.frequency == ""
+    assert {(t.hour, t.minute) for t in schedule.next_fire_times()} == {(4, 15)}
+    event = AuditEvent.objects.get(action="schedule.updated")
+    assert "cron" in event.details["fields"]
