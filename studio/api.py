@@ -75,9 +75,9 @@ def health(request):
 
 
 def _register_routers() -> None:
-    from endpoints.api import published_router
     from endpoints.api import router as endpoints_router
     from pipelines.api import router as pipelines_router
+    from pipelines.published_api import router as published_router
     from pipelines.runs_api import router as runs_router
 
     from .api_tokens import router as tokens_router

@@ -255,14 +255,14 @@ ENTRIES = [
     Entry("endpoints:endpoint_submit", OBJECT, kwargs=endpoint),  # Readers see it read-only
     post("endpoints:endpoint_submit", CONTRIBUTOR_POST, endpoint, submit_data),
     # Published pipelines.
-    Entry("endpoints:published_list", LIST),
-    Entry("endpoints:published_detail", OBJECT, kwargs=published),
-    Entry("endpoints:published_disable", GET_ON_POST_ONLY, kwargs=published),
-    post("endpoints:published_disable", ADMIN_POST, published),
-    Entry("endpoints:published_enable", GET_ON_POST_ONLY, kwargs=disabled),
-    post("endpoints:published_enable", ADMIN_POST, disabled),
-    Entry("endpoints:published_submit", OBJECT, kwargs=published),
-    post("endpoints:published_submit", CONTRIBUTOR_POST, published, submit_data),
+    Entry("pipelines:published_list", LIST),
+    Entry("pipelines:published_detail", OBJECT, kwargs=published),
+    Entry("pipelines:published_disable", GET_ON_POST_ONLY, kwargs=published),
+    post("pipelines:published_disable", ADMIN_POST, published),
+    Entry("pipelines:published_enable", GET_ON_POST_ONLY, kwargs=disabled),
+    post("pipelines:published_enable", ADMIN_POST, disabled),
+    Entry("pipelines:published_submit", OBJECT, kwargs=published),
+    post("pipelines:published_submit", CONTRIBUTOR_POST, published, submit_data),
     # Runs and experiments.
     Entry("pipelines:run_list", LIST),
     Entry("pipelines:run_detail", OBJECT, kwargs=running),
