@@ -151,7 +151,7 @@ def publish_endpoint(request, payload: EndpointIn):
 
 @router.get("/pipeline-endpoints", response={200: EndpointList, 401: Error})
 def list_endpoints(request, include_disabled: bool = False, name: str | None = None):
-    """Endpoints of the workspace by name; archived ones only when asked."""
+    """Endpoints of the workspace by name; disabled ones only when asked."""
     endpoints = endpoints_for_listing(request.auth.workspace)
     if not include_disabled:
         endpoints = endpoints.filter(status=PipelineEndpoint.Status.ACTIVE)
@@ -235,7 +235,7 @@ def disable_endpoint(request, id: int):
 
 @router.post("/pipeline-endpoints/{id}/enable", response={200: EndpointOut, **WRITE_ERRORS})
 def enable_endpoint(request, id: int):
-    """Bring an archived endpoint back (Admin)."""
+    """Enable a disabled endpoint again (Admin)."""
     return _set_endpoint_status(request, id, enable=True)
 
 
