@@ -82,7 +82,7 @@ def set_default_version(request, pk):
 @member_required
 @require_POST
 def endpoint_set_status(request, pk, enabled: bool):
-    """Disable (archive) an endpoint, so it refuses new runs, or enable it again (Admins)."""
+    """Disable an endpoint, so it refuses new runs, or enable it again (Admins)."""
     endpoint = get_for_member(request, PipelineEndpoint, pk, role=Role.ADMIN)
     endpoint.set_enabled(enabled, by=request.user)
     messages.success(request, f"“{endpoint}” is now {endpoint.get_status_display()}.")
