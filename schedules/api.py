@@ -12,10 +12,11 @@ from typing import Any
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
+from core.errors import ApiError
 from endpoints.models import PipelineEndpoint
 from pipelines.models import PublishedPipeline
 from pipelines.schemas import RunList, run_out
-from studio.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError, Error
+from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
 from studio.models import Role
 
 from .models import Schedule

@@ -18,9 +18,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from pipelines.graph import InvalidInput
+from core.errors import StudioError
+from endpoints.models import PipelineEndpoint
+from pipelines.engine import submit_published_run
 from pipelines.models import PipelineRun
-from studio.rules import Refusal
 
 from .models import Schedule, ScheduleFiring
 
@@ -84,15 +85,20 @@ def _claim_and_submit(schedule: Schedule, slot: datetime, now: datetime) -> Sche
 def _submit(schedule: Schedule, firing: ScheduleFiring) -> None:
     target = schedule.target
     target.workspace = schedule.workspace
+    submit = (
+        target.submit
+        if isinstance(target, PipelineEndpoint)
+        else lambda **fields: submit_published_run(target, **fields)
+    )
     try:
         with transaction.atomic():
-            firing.run = target.submit(
+            firing.run = submit(
                 experiment_name=schedule.experiment_name,
                 parameter_assignments=schedule.parameters,
                 by=schedule.created_by,
                 run_source=PipelineRun.Source.SCHEDULE,
             )
-    except (Refusal, InvalidInput) as refusal:
+    except StudioError as refusal:
         # A disabled target (or a default version whose parameters changed): no run, and
         # the schedule fires again at its next slot, so it resumes once the target is fixed.
         firing.skip_reason = f"Skipped: {refusal.message}"

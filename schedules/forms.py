@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import forms
 
-from endpoints.forms import FIELDS_OF_DETAILS, SubmitForm
+from pipelines.submit_form import FIELDS_OF_DETAILS, SubmitForm
 
 from .models import Schedule
 from .timetable import FREQUENCIES, WEEK_DAYS, zone_names

@@ -14,10 +14,11 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from core.actors import actor_user
+from core.errors import Conflict
 from endpoints.models import PipelineEndpoint
 from pipelines.models import PipelineRun, PublishedPipeline
 from studio.models import AuditEvent, Workspace
-from studio.rules import Conflict, actor_user
 
 from .spec import TIMING_FIELDS, clean_spec, timetable_of
 from .timetable import Cron, Recurrence, upcoming

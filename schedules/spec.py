@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.errors import InvalidInput
 from pipelines.engine import clean_experiment_name
-from pipelines.graph import InvalidInput, resolve_parameters
+from pipelines.graph import resolve_parameters
 
 from .timetable import Cron, Recurrence, TimetableError, get_zone
 

@@ -9,14 +9,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.errors import StudioError
+from core.pagination import page_of
 from endpoints.models import PipelineEndpoint
 from endpoints.queries import versions_for_endpoint
-from pipelines.graph import InvalidInput
 from pipelines.models import PublishedPipeline
-from pipelines.queries import page_of
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
-from studio.rules import Refusal
 
 from .forms import ScheduleForm
 from .models import Schedule
@@ -48,7 +47,7 @@ def schedule_new(request, kind, pk):
         if form.is_valid():
             try:
                 schedule = Schedule.create(request.workspace, target, form.spec(), by=request.user)
-            except (InvalidInput, Refusal) as error:
+            except StudioError as error:
                 form.add_refusal(error)
             else:
                 messages.success(request, f"Schedule “{schedule}” created.")
@@ -65,7 +64,7 @@ def schedule_edit(request, pk):
         if form.is_valid():
             try:
                 schedule.update(form.spec(), by=request.user)
-            except (InvalidInput, Refusal) as error:
+            except StudioError as error:
                 form.add_refusal(error)
             else:
                 messages.success(request, f"Schedule “{schedule}” saved.")
@@ -132,7 +131,7 @@ def _target_context(kind: str, target) -> dict:
     else:
         context["published"] = target
     context["target_url"] = reverse(
-        "endpoints:endpoint_detail" if kind == "endpoint" else "endpoints:published_detail",
+        "endpoints:endpoint_detail" if kind == "endpoint" else "pipelines:published_detail",
         args=[target.pk],
     )
     return context

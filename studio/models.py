@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .sql import fetch_one, load_joined, table
+from core.actors import actor_label, actor_user
+from core.sql import fetch_one, load_joined, table
 
 
 class Role(models.TextChoices):
@@ -228,6 +229,16 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.hint}…)"
 
+    @property
+    def acting_for(self):
+        """The user a token acts for in ``*_by`` columns: its creator (see core.actors)."""
+        return self.created_by
+
+    @property
+    def actor_name(self) -> str:
+        """How a token's actions are shown in lists and the audit log."""
+        return f"token {self.name}"
+
     @classmethod
     def issue(
         cls,
@@ -273,7 +284,7 @@ class ApiToken(models.Model):
     @classmethod
     def _usable_with_hash(cls, token_hash: str) -> ApiToken | None:
         """The token with this hash, not revoked and not expired, with its workspace and its
-        creator, in one hand-written query: this runs on every API call (see studio.sql)."""
+        creator, in one hand-written query: this runs on every API call (see core.sql)."""
         from django.contrib.auth import get_user_model  # the user model is known only at run time
 
         tokens, workspaces, users = table(cls), table(Workspace), table(get_user_model())
@@ -301,16 +312,6 @@ class ApiToken(models.Model):
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
             AuditEvent.record(self.workspace, by, "token.revoked", self, role=self.role)
-
-
-def actor_parts(actor) -> tuple:
-    """The user behind ``actor`` (a user, an ApiToken or None) and how it is shown: a user
-    name, "token <name>", or "system"."""
-    if isinstance(actor, ApiToken):
-        return actor.created_by, f"token {actor.name}"[:200]
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        return actor, actor.get_username()[:200]
-    return None, "system"
 
 
 class AuditEvent(models.Model):
@@ -358,56 +359,13 @@ class AuditEvent(models.Model):
     @classmethod
     def record(cls, workspace, actor, action: str, obj=None, **details) -> AuditEvent:
         """Write one audit event. ``actor`` is a user, an ApiToken, or None (the system)."""
-        user, label = actor_parts(actor)
         return cls.objects.create(
             workspace=workspace,
-            actor=user,
-            actor_label=label[:200],
+            actor=actor_user(actor),
+            actor_label=actor_label(actor),
             action=action,
             object_type=type(obj).__name__ if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",
             object_repr=str(obj)[:300] if obj is not None else "",
             details=details,
         )
-
-
-STATUS_REASON_MAX_LENGTH = 500
-
-
-class StatusSwitch(models.Model):
-    """Switching an object with ``status`` (Active/Disabled) and ``updated_at``, shared by
-    published pipelines and pipeline endpoints: one transaction under a row lock, and an
-    audit event only when the status really changes. The last change's reason, who made it
-    and when are kept with the status (see ``studio.rules.set_enabled_many`` for many at
-    once)."""
-
-    status_reason = models.CharField(max_length=STATUS_REASON_MAX_LENGTH, blank=True)
-    status_changed_by_label = models.CharField(max_length=200, blank=True)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
-
-    def set_enabled(self, enabled: bool, *, by, reason: str = "") -> None:
-        """``enable(by=…)`` or ``disable(by=…)``, for callers that hold the choice as a flag."""
-        if enabled:
-            self.enable(by=by, reason=reason)
-        else:
-            self.disable(by=by, reason=reason)
-
-    def _set_status(self, status: str, action: str, by, reason: str = "") -> None:
-        # Entry points refuse longer reasons with a message; the domain only trims.
-        reason = (reason or "").strip()[:STATUS_REASON_MAX_LENGTH]
-        fields = ["status", "updated_at", "status_reason", "status_changed_by_label"]
-        fields.append("status_changed_at")
-        with transaction.atomic():
-            locked = type(self).objects.select_for_update().get(pk=self.pk)
-            if locked.status != status:
-                locked.status, locked.status_reason = status, reason
-                locked.updated_at = locked.status_changed_at = timezone.now()
-                locked.status_changed_by_label = actor_parts(by)[1]
-                locked.save(update_fields=fields)
-                details = {"reason": reason} if reason else {}
-                AuditEvent.record(self.workspace, by, action, locked, **details)
-        for name in fields:
-            setattr(self, name, getattr(locked, name))

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from studio.sql import sqlite_renames_check_triggers_again, sqlite_renames_skip_trigger_checks
+from core.sql import sqlite_renames_check_triggers_again, sqlite_renames_skip_trigger_checks
 
 
 class Migration(migrations.Migration):

@@ -14,7 +14,7 @@ def test_confirmation_names_the_rows_and_post_switches_them_all(client, team, st
     chosen = [studio_data.published(name) for name in ("Alpha", "Beta", "Gamma")]
     untouched = studio_data.published("Delta")
     client.force_login(team.admin)
-    url = reverse("endpoints:published_bulk")
+    url = reverse("pipelines:published_bulk")
     ids = [p.pk for p in chosen]
     confirm = client.get(url, {"action": "disable", "ids": ids}).content.decode()
     assert "Disable 3 published pipelines?" in confirm
@@ -29,7 +29,7 @@ def test_confirmation_names_the_rows_and_post_switches_them_all(client, team, st
     assert untouched.is_active
     events = AuditEvent.objects.filter(action="published_pipeline.disabled")
     assert len(events) == 3 and {e.details["reason"] for e in events} == {"quarterly cleanup"}
-    page = client.get(reverse("endpoints:published_detail", args=[ids[0]])).content.decode()
+    page = client.get(reverse("pipelines:published_detail", args=[ids[0]])).content.decode()
     assert "quarterly cleanup" in page
 
 
@@ -58,7 +58,7 @@ def test_endpoints_too_and_a_foreign_id_changes_nothing(client, team, studio_dat
 def test_bad_selections_are_400_and_change_nothing(client, team, studio_data, data):
     studio_data.published("Alpha")
     client.force_login(team.admin)
-    response = client.post(reverse("endpoints:published_bulk"), data)
+    response = client.post(reverse("pipelines:published_bulk"), data)
     assert response.status_code == 400 and "Nothing was changed" in response.content.decode()
     assert not PublishedPipeline.objects.filter(status="Disabled").exists()
 
@@ -67,10 +67,10 @@ def test_contributors_cannot_bulk_switch(client, team, studio_data):
     published = studio_data.published("Alpha")
     client.force_login(team.contributor)
     response = client.post(
-        reverse("endpoints:published_bulk"), {"action": "disable", "ids": [published.pk]}
+        reverse("pipelines:published_bulk"), {"action": "disable", "ids": [published.pk]}
     )
     assert response.status_code == 403
-    assert "bulk-form" not in client.get(reverse("endpoints:published_list")).content.decode()
+    assert "bulk-form" not in client.get(reverse("pipelines:published_list")).content.decode()
 
 
 def test_single_disable_keeps_the_reason_and_refuses_an_overlong_one(client, team, studio_data):

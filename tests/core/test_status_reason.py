@@ -3,11 +3,11 @@ and many at once, all or nothing."""
 
 import pytest
 
+from core.errors import NotFound
 from endpoints.models import PipelineEndpoint
 from pipelines.models import PublishedPipeline
 from pipelines.sdk import PublishedPipeline as SdkPublished
 from studio.models import AuditEvent, Role
-from studio.rules import NotFound, set_enabled_many
 
 
 def test_disable_a_published_pipeline_with_a_reason_over_rest(api, studio, tokens):
@@ -58,8 +58,7 @@ def test_many_at_once_is_all_or_nothing(team, studio_data):
     ours = [studio_data.published(f"P{n}") for n in range(3)]
     theirs = studio_data.published("Theirs", workspace=team.other_workspace)
     with pytest.raises(NotFound):
-        set_enabled_many(
-            PublishedPipeline,
+        PublishedPipeline.set_enabled_many(
             team.workspace,
             [p.pk for p in ours] + [theirs.pk],
             False,
@@ -67,13 +66,13 @@ def test_many_at_once_is_all_or_nothing(team, studio_data):
             reason="cleanup",
         )
     assert PublishedPipeline.objects.filter(status="Disabled").count() == 0
-    set_enabled_many(
-        PublishedPipeline, team.workspace, [p.pk for p in ours], False, by=team.admin, reason="x"
+    PublishedPipeline.set_enabled_many(
+        team.workspace, [p.pk for p in ours], False, by=team.admin, reason="x"
     )
     assert PublishedPipeline.objects.filter(status="Disabled").count() == 3
     events = AuditEvent.objects.filter(action="published_pipeline.disabled")
     assert sorted(e.object_id for e in events) == sorted(str(p.pk) for p in ours)
     assert {e.details["reason"] for e in events} == {"x"}
     endpoints = [studio_data.endpoint(f"E{n}") for n in range(2)]
-    set_enabled_many(PipelineEndpoint, team.workspace, [e.pk for e in endpoints], False, by=None)
+    PipelineEndpoint.set_enabled_many(team.workspace, [e.pk for e in endpoints], False, by=None)
     assert PipelineEndpoint.objects.filter(status="Disabled").count() == 2

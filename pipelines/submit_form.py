@@ -9,8 +9,6 @@ from __future__ import annotations
 from django import forms
 
 from pipelines.graph import ParameterError, resolve_parameters
-from studio.models import STATUS_REASON_MAX_LENGTH
-from studio.rules import MAX_ID
 
 PARAMETER_PREFIX = "p_"
 ASSIGNMENT_PREFIX = "ParameterAssignments."
@@ -63,7 +61,7 @@ class SubmitForm(forms.Form):
         return cleaned
 
     def add_refusal(self, error) -> None:
-        """Show a domain refusal (``InvalidInput`` or ``Refusal``) beside the fields it names."""
+        """Show a domain refusal (a ``core.errors.StudioError``) beside the fields it names."""
         if not error.details:
             self.add_error(None, error.message)
         for detail in error.details:
@@ -91,29 +89,3 @@ def _parameter_field(parameter: dict) -> forms.Field:
         widget = forms.NumberInput(attrs={"step": "1" if kind == "int" else "any"})
         return forms.CharField(label=name, initial=default, widget=widget, strip=True)
     return forms.CharField(label=name, initial=default, required=False, strip=False)
-
-
-BULK_MAX = 100
-
-
-class StatusChangeForm(forms.Form):
-    """The optional reason given with Disable or Enable."""
-
-    reason = forms.CharField(label="Reason", max_length=STATUS_REASON_MAX_LENGTH, required=False)
-
-
-class BulkStatusForm(StatusChangeForm):
-    """Disable or enable the selected rows of a list (``ids``: one value per row)."""
-
-    action = forms.ChoiceField(choices=[("disable", "Disable"), ("enable", "Enable")])
-    ids = forms.CharField(required=False, widget=forms.MultipleHiddenInput)
-
-    def clean_ids(self) -> list[int]:
-        raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
-        if not raw:
-            raise forms.ValidationError("Select at least one row.")
-        if len(raw) > BULK_MAX:
-            raise forms.ValidationError(f"Select at most {BULK_MAX} rows at once.")
-        if not all(text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID for text in raw):
-            raise forms.ValidationError("The selection is not a list of ids.")
-        return sorted({int(text) for text in raw})
