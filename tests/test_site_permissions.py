@@ -27,6 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from endpoints.models import PipelineEndpoint, PipelineEndpointVersion
 from pipelines.models import Experiment, PipelineRun, PublishedPipeline, StepRun
+from schedules.models import Schedule
 from studio.models import ApiToken, Membership, Role
 from tests.fixtures.people import PASSWORD, make_user
 
@@ -56,6 +57,8 @@ class World:
     experiment: Experiment
     reader_membership: Membership
     admins_token: ApiToken
+    schedule: Schedule
+    paused_schedule: Schedule
 
 
 @pytest.fixture
@@ -81,6 +84,14 @@ def world(team, studio_data, settings):
     admins_token, _ = ApiToken.issue(
         team.workspace, name="admins", role=Role.ADMIN, created_by=team.admin
     )
+    hourly = {"ExperimentName": "Nightly", "Recurrence": {"Frequency": "Hour", "Interval": 1}}
+    schedule = Schedule.create(
+        team.workspace, published, {"Name": "Hourly", **hourly}, by=team.contributor
+    )
+    paused_schedule = Schedule.create(
+        team.workspace, endpoint, {"Name": "Paused", **hourly}, by=team.contributor
+    )
+    paused_schedule.pause(by=team.contributor)
     yield World(
         team=team,
         outsider=make_user("outsider"),
@@ -94,6 +105,8 @@ def world(team, studio_data, settings):
         experiment=finished.experiment,
         reader_membership=Membership.objects.get(workspace=team.workspace, user=team.reader),
         admins_token=admins_token,
+        schedule=schedule,
+        paused_schedule=paused_schedule,
     )
     default_storage.delete(stored)
 
@@ -123,6 +136,9 @@ def team_rows(world: World) -> dict:
         "steps": sorted(
             StepRun.objects.filter(run__workspace=workspace).values_list("pk", "status")
         ),
+        "schedules": sorted(
+            Schedule.objects.filter(workspace=workspace).values_list("pk", "name", "is_paused")
+        ),
     }
 
 
@@ -148,6 +164,8 @@ finished = pk_of("finished")
 experiment = pk_of("experiment")
 reader_membership = pk_of("reader_membership")
 admins_token = pk_of("admins_token")
+schedule = pk_of("schedule")
+paused_schedule = pk_of("paused_schedule")
 
 
 def step(world: World) -> dict:
@@ -165,6 +183,27 @@ def team_workspace(world: World) -> dict:
 
 def submit_data(world: World) -> dict:
     return {"experiment_name": "Forged", "pipeline_version": "0", "p_pipeline_arg": "20"}
+
+
+def schedule_data(world: World) -> dict:
+    return {
+        "name": "Forged schedule",
+        "experiment_name": "Forged",
+        "kind": "recurrence",
+        "frequency": "Hour",
+        "interval": "1",
+        "time_zone": "UTC",
+        "catch_up": "latest",
+        "p_pipeline_arg": "20",
+    }
+
+
+def bulk_data(world: World) -> dict:
+    return {"action": "disable", "ids": [world.endpoint.pk], "reason": "forged"}
+
+
+def bulk_published_data(world: World) -> dict:
+    return {"action": "disable", "ids": [world.published.pk], "reason": "forged"}
 
 
 @dataclass(frozen=True)
@@ -198,6 +237,8 @@ GET_ON_POST_ONLY = (302, 405, 405, 405, 405, 403)
 CONTRIBUTOR_POST = (302, 403, 302, 302, 404, 403)
 ADMIN_POST = (302, 403, 403, 302, 404, 403)
 EVERYONE = (302, 302, 302, 302, 302, 302)
+# Bulk Disable/Enable without a selection: Admins get the "nothing was changed" page.
+BULK_WITHOUT_SELECTION = (302, 403, 403, 400, 400, 403)
 NOT_CONFIGURED = (404, 404, 404, 404, 404, 404)
 
 ENTRIES = [
@@ -256,6 +297,8 @@ ENTRIES = [
     post("endpoints:endpoint_enable", ADMIN_POST, disabled_endpoint),
     Entry("endpoints:endpoint_submit", OBJECT, kwargs=endpoint),  # Readers see it read-only
     post("endpoints:endpoint_submit", CONTRIBUTOR_POST, endpoint, submit_data),
+    Entry("endpoints:endpoint_bulk", BULK_WITHOUT_SELECTION),
+    post("endpoints:endpoint_bulk", ADMIN_POST, data=bulk_data),
     # Published pipelines.
     Entry("pipelines:published_list", LIST),
     Entry("pipelines:published_detail", OBJECT, kwargs=published),
@@ -265,6 +308,25 @@ ENTRIES = [
     post("pipelines:published_enable", ADMIN_POST, disabled),
     Entry("pipelines:published_submit", OBJECT, kwargs=published),
     post("pipelines:published_submit", CONTRIBUTOR_POST, published, submit_data),
+    Entry("pipelines:published_bulk", BULK_WITHOUT_SELECTION),
+    post("pipelines:published_bulk", ADMIN_POST, data=bulk_published_data),
+    # Schedules: every member reads them, Contributors change them.
+    Entry("schedules:schedule_list", LIST),
+    Entry("schedules:schedule_detail", OBJECT, kwargs=schedule),
+    Entry("schedules:endpoint_schedules", OBJECT, kwargs=endpoint),
+    Entry("schedules:published_schedules", OBJECT, kwargs=published),
+    Entry("schedules:endpoint_schedule_new", OBJECT, kwargs=endpoint),  # Readers: read-only
+    post("schedules:endpoint_schedule_new", CONTRIBUTOR_POST, endpoint, schedule_data),
+    Entry("schedules:published_schedule_new", OBJECT, kwargs=published),
+    post("schedules:published_schedule_new", CONTRIBUTOR_POST, published, schedule_data),
+    Entry("schedules:schedule_edit", OBJECT, kwargs=schedule),
+    post("schedules:schedule_edit", CONTRIBUTOR_POST, schedule, schedule_data),
+    Entry("schedules:schedule_pause", GET_ON_POST_ONLY, kwargs=schedule),
+    post("schedules:schedule_pause", CONTRIBUTOR_POST, schedule),
+    Entry("schedules:schedule_resume", GET_ON_POST_ONLY, kwargs=paused_schedule),
+    post("schedules:schedule_resume", CONTRIBUTOR_POST, paused_schedule),
+    Entry("schedules:schedule_delete", GET_ON_POST_ONLY, kwargs=schedule),
+    post("schedules:schedule_delete", CONTRIBUTOR_POST, schedule),
     # Runs and experiments.
     Entry("pipelines:run_list", LIST),
     Entry("pipelines:run_detail", OBJECT, kwargs=running),
