@@ -8,6 +8,7 @@ data for collections.
 
 import pytest
 
+from schedules.models import Schedule
 from studio.models import ApiToken, Role
 
 READER, CONTRIBUTOR, ADMIN = Role.READER, Role.CONTRIBUTOR, Role.ADMIN
@@ -36,6 +37,17 @@ def endpoint_body(studio):
 
 def version_body(studio):
     return {"json": {"PipelineId": studio.published.pk}}
+
+
+def schedule_body(studio):
+    return {
+        "json": {
+            "Name": "Matrix schedule",
+            "PipelineId": studio.published.pk,
+            "ExperimentName": "Matrix",
+            "Cron": "0 3 * * *",
+        }
+    }
 
 
 def default_version_body(studio):
@@ -91,6 +103,14 @@ ROUTES = [
     ("POST", "/tokens", ADMIN, 201, 201, lambda s: {"json": {"Name": "ci", "Role": "reader"}}),
     ("POST", "/tokens/{token}/revoke", ADMIN, 200, 404, None),
     ("GET", "/audit-events", ADMIN, 200, 200, None),
+    ("GET", "/schedules", READER, 200, 200, None),
+    ("POST", "/schedules", CONTRIBUTOR, 201, 404, schedule_body),
+    ("GET", "/schedules/{schedule}", READER, 200, 404, None),
+    ("PATCH", "/schedules/{schedule}", CONTRIBUTOR, 200, 404, lambda s: {"json": {"Name": "N"}}),
+    ("POST", "/schedules/{schedule}/pause", CONTRIBUTOR, 200, 404, None),
+    ("POST", "/schedules/{schedule}/resume", CONTRIBUTOR, 200, 404, None),
+    ("GET", "/schedules/{schedule}/runs", READER, 200, 404, None),
+    ("DELETE", "/schedules/{schedule}", CONTRIBUTOR, 204, 404, None),
 ]
 CALLERS = ["none", "wrong", "reader", "contributor", "admin", "other"]
 
@@ -111,6 +131,12 @@ def expected_status(caller, role, allowed, other):
 )
 def test_permission_matrix(api, studio, tokens, caller, method, path, role, allowed, other, body):
     victim, _ = ApiToken.issue(studio.team.workspace, name="victim", role=READER)
+    schedule = Schedule.create(
+        studio.team.workspace,
+        studio.endpoint,
+        {"Name": "Hourly", "ExperimentName": "E", "Recurrence": {"Frequency": "Hour"}},
+        by=studio.team.admin,
+    )
     url = path.format(
         sha=studio.snapshot.sha256,
         pipeline=studio.pipeline.pk,
@@ -119,6 +145,7 @@ def test_permission_matrix(api, studio, tokens, caller, method, path, role, allo
         published=studio.published.pk,
         endpoint=studio.endpoint.pk,
         token=victim.pk,
+        schedule=schedule.pk,
     )
     secret = {"none": None, "wrong": ApiToken.PREFIX + "not-a-real-token"}.get(caller)
     secret = secret or tokens.get(caller)
