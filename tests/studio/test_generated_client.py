@@ -42,7 +42,9 @@ def test_generated_client_journey(
 ):
     ws = sdk_workspace(Role.ADMIN)
     published = echo_pipeline(ws, step_source).publish(name="Echo", version="1")
-    PipelineEndpoint.publish(workspace=ws, name="Generated endpoint", pipeline=published)
+    PipelineEndpoint.publish(
+        workspace=ws, name="Generated endpoint", pipeline=published, description="generated"
+    )
 
     document = requests.get(f"{live_server.url}/api/v1/openapi.json", timeout=30)
     (tmp_path / "openapi.json").write_text(document.text)
