@@ -153,7 +153,7 @@ def create_pipeline_endpoint(request, payload: EndpointIn):
 
 @router.get("/pipeline-endpoints", response={200: EndpointList, 401: Error})
 def list_pipeline_endpoints(request, include_disabled: bool = False, name: str | None = None):
-    """Endpoints of the workspace by name; archived ones only when asked."""
+    """Endpoints of the workspace by name; disabled ones only when asked."""
     endpoints = endpoints_for_listing(request.auth.workspace)
     if not include_disabled:
         endpoints = endpoints.filter(status=PipelineEndpoint.Status.ACTIVE)
@@ -231,13 +231,13 @@ def _set_endpoint_status(request, id: int, enable: bool):
 
 @router.post("/pipeline-endpoints/{id}/disable", response={200: EndpointOut, **WRITE_ERRORS})
 def disable_pipeline_endpoint(request, id: Id):
-    """Archive the endpoint: it refuses new runs (Admin)."""
+    """Disable the endpoint: it refuses new runs (Admin)."""
     return _set_endpoint_status(request, id, enable=False)
 
 
 @router.post("/pipeline-endpoints/{id}/enable", response={200: EndpointOut, **WRITE_ERRORS})
 def enable_pipeline_endpoint(request, id: Id):
-    """Bring an archived endpoint back (Admin)."""
+    """Enable a disabled endpoint again (Admin)."""
     return _set_endpoint_status(request, id, enable=True)
 
 

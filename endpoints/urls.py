@@ -28,13 +28,13 @@ urlpatterns = [
     path(
         "endpoints/<int:pk>/disable/",
         views.endpoint_set_status,
-        {"action": "disable"},
+        {"enabled": False},
         name="endpoint_disable",
     ),
     path(
         "endpoints/<int:pk>/enable/",
         views.endpoint_set_status,
-        {"action": "enable"},
+        {"enabled": True},
         name="endpoint_enable",
     ),
     path("endpoints/<int:pk>/submit/", views.endpoint_submit, name="endpoint_submit"),

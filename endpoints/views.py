@@ -81,10 +81,10 @@ def set_default_version(request, pk):
 
 @member_required
 @require_POST
-def endpoint_set_status(request, pk, action):
-    """Disable (archive) an endpoint, so it refuses new runs, or enable it again (Admins)."""
+def endpoint_set_status(request, pk, enabled: bool):
+    """Disable an endpoint, so it refuses new runs, or enable it again (Admins)."""
     endpoint = get_for_member(request, PipelineEndpoint, pk, role=Role.ADMIN)
-    endpoint.set_enabled(action == "enable", by=request.user)
+    endpoint.set_enabled(enabled, by=request.user)
     messages.success(request, f"“{endpoint}” is now {endpoint.get_status_display()}.")
     return redirect(reverse("endpoints:endpoint_detail", args=[endpoint.pk]))
 

@@ -51,10 +51,10 @@ def published_detail(request, pk):
 
 @member_required
 @require_POST
-def published_set_status(request, pk, action):
+def published_set_status(request, pk, enabled: bool):
     """Disable or enable a published pipeline (Admins); htmx gets its row back, or nothing."""
     published = get_for_member(request, PublishedPipeline, pk, role=Role.ADMIN)
-    published.set_enabled(action == "enable", by=request.user)
+    published.set_enabled(enabled, by=request.user)
     show_disabled = request.GET.get("show_disabled") == "on"
     if not request.htmx:
         messages.success(request, f"“{published}” is now {published.get_status_display()}.")

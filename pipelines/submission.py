@@ -1,7 +1,7 @@
 """What every REST submit shares: the body, the 201 response, and ``Idempotency-Key``.
 
 Used by ``POST /published-pipelines/{id}/runs``, ``POST /pipeline-endpoints/{id}/runs``,
-``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (see DESIGN.md's contract).
+``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (the contract: README, "REST API").
 """
 
 from __future__ import annotations

@@ -22,13 +22,13 @@ urlpatterns = [
     path(
         "published/<int:pk>/disable/",
         published_views.published_set_status,
-        {"action": "disable"},
+        {"enabled": False},
         name="published_disable",
     ),
     path(
         "published/<int:pk>/enable/",
         published_views.published_set_status,
-        {"action": "enable"},
+        {"enabled": True},
         name="published_enable",
     ),
     path("published/<int:pk>/submit/", published_views.published_submit, name="published_submit"),
