@@ -7,7 +7,6 @@ submit, and Contributors submit).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
@@ -17,6 +16,8 @@ from endpoints.models import PipelineEndpoint
 from pipelines.models import PublishedPipeline
 from pipelines.schemas import RunList, run_out
 from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
+from studio.api_types import Id, RowId
+from studio.api_types import ParameterAssignments as AssignmentsType
 from studio.models import Role
 
 from .models import Schedule
@@ -41,7 +42,7 @@ class ScheduleChange(Schema):
     Name: str | None = Field(None, max_length=255)
     Description: str | None = Field(None, max_length=10_000)
     ExperimentName: str | None = Field(None, max_length=255)
-    ParameterAssignments: dict[str, Any] | None = None
+    ParameterAssignments: AssignmentsType | None = None
     Recurrence: RecurrenceIn | None = None
     Cron: str | None = Field(None, max_length=120, description="Five-field cron expression")
     StartTime: str | None = Field(
@@ -52,8 +53,8 @@ class ScheduleChange(Schema):
 
 
 class ScheduleIn(ScheduleChange):
-    PipelineId: int | None = Field(None, description="A published pipeline to run…")
-    PipelineEndpointId: int | None = Field(None, description="…or an endpoint (its default)")
+    PipelineId: Id | None = Field(None, description="A published pipeline to run…")
+    PipelineEndpointId: Id | None = Field(None, description="…or an endpoint (its default)")
 
 
 class RecurrenceOut(Schema):
@@ -78,7 +79,7 @@ class ScheduleOut(Schema):
     PipelineId: str | None
     PipelineEndpointId: str | None
     ExperimentName: str
-    ParameterAssignments: dict[str, Any]
+    ParameterAssignments: AssignmentsType
     Recurrence: RecurrenceOut | None
     Cron: str | None
     StartTime: datetime
@@ -141,7 +142,7 @@ def _id(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _schedule(request, id: int, role: str = Role.READER) -> Schedule:
+def _schedule(request, id: Id, role: str = Role.READER) -> Schedule:
     queryset = schedules_for_listing(request.auth.workspace)
     return request.auth.load(queryset, id, "Schedule", role)
 
@@ -166,7 +167,7 @@ def _fields(payload: ScheduleChange) -> dict:
 
 @router.get("/schedules", response={200: ScheduleList, 401: Error})
 def list_schedules(
-    request, pipeline_id: int | None = None, pipeline_endpoint_id: int | None = None
+    request, pipeline_id: RowId | None = None, pipeline_endpoint_id: RowId | None = None
 ):
     """Schedules of the workspace by name, optionally of one published pipeline or endpoint."""
     rows = schedules_for_listing(request.auth.workspace)
@@ -189,12 +190,12 @@ def create_schedule(request, payload: ScheduleIn):
 
 
 @router.get("/schedules/{id}", response={200: ScheduleOut, **READ_ERRORS})
-def get_schedule(request, id: int):
+def get_schedule(request, id: Id):
     return schedule_out(_schedule(request, id))
 
 
 @router.patch("/schedules/{id}", response={200: ScheduleOut, **WRITE_ERRORS})
-def update_schedule(request, id: int, payload: ScheduleChange):
+def update_schedule(request, id: Id, payload: ScheduleChange):
     """Change the fields given (Contributor); a changed timetable counts from now."""
     schedule = _schedule(request, id, Role.CONTRIBUTOR)
     schedule.update(_fields(payload), by=request.auth.actor)
@@ -202,14 +203,14 @@ def update_schedule(request, id: int, payload: ScheduleChange):
 
 
 @router.delete("/schedules/{id}", response={204: None, **WRITE_ERRORS})
-def delete_schedule(request, id: int):
+def delete_schedule(request, id: Id):
     """Delete the schedule (Contributor); the runs it started stay."""
     _schedule(request, id, Role.CONTRIBUTOR).remove(by=request.auth.actor)
     return Status(204, None)
 
 
 @router.post("/schedules/{id}/pause", response={200: ScheduleOut, **WRITE_ERRORS})
-def pause_schedule(request, id: int):
+def pause_schedule(request, id: Id):
     """Stop firing until resumed (Contributor)."""
     schedule = _schedule(request, id, Role.CONTRIBUTOR)
     schedule.pause(by=request.auth.actor)
@@ -217,7 +218,7 @@ def pause_schedule(request, id: int):
 
 
 @router.post("/schedules/{id}/resume", response={200: ScheduleOut, **WRITE_ERRORS})
-def resume_schedule(request, id: int):
+def resume_schedule(request, id: Id):
     """Fire again from the next slot; slots passed while paused do not fire (Contributor)."""
     schedule = _schedule(request, id, Role.CONTRIBUTOR)
     schedule.resume(by=request.auth.actor)
@@ -225,7 +226,7 @@ def resume_schedule(request, id: int):
 
 
 @router.get("/schedules/{id}/runs", response={200: RunList, **READ_ERRORS})
-def list_schedule_runs(request, id: int, limit: int = 50):
+def list_schedule_runs(request, id: Id, limit: int = 50):
     """The runs the schedule started, newest first (at most ``limit``, 1 to 200)."""
     if not 1 <= limit <= 200:
         raise ApiError(

@@ -46,6 +46,14 @@ CONTRACT_ROUTES = [
     ("post", "/tokens"),
     ("post", "/tokens/{id}/revoke"),
     ("get", "/audit-events"),
+    ("get", "/schedules"),
+    ("post", "/schedules"),
+    ("get", "/schedules/{id}"),
+    ("patch", "/schedules/{id}"),
+    ("delete", "/schedules/{id}"),
+    ("post", "/schedules/{id}/pause"),
+    ("post", "/schedules/{id}/resume"),
+    ("get", "/schedules/{id}/runs"),
 ]
 
 
