@@ -12,9 +12,11 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("STUDIO_VAR_DIR", BASE_DIR / "var")).resolve()
+# A relative STUDIO_VAR_DIR is taken from the project folder, wherever the command starts.
+VAR_DIR = (BASE_DIR / os.environ.get("STUDIO_VAR_DIR", "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
@@ -35,6 +37,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DEBUG = env_bool("DEBUG", True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and os.environ.get("SECRET_KEY_FILE"):
+    # A file holding the key (a container secret; `make run` keeps one under var/).
+    SECRET_KEY = Path(os.environ["SECRET_KEY_FILE"]).read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -179,13 +184,16 @@ MEDIA_URL = "media/"
 # Snapshots and step outputs go through Django's storage API: local files by default;
 # STUDIO_STORAGE_BACKEND (a dotted class) and STUDIO_STORAGE_OPTIONS (JSON) swap in a
 # shared store such as an S3-compatible one.
+STUDIO_STORAGE_BACKEND = os.environ.get(
+    "STUDIO_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
+STUDIO_STORAGE_OPTIONS = json.loads(os.environ.get("STUDIO_STORAGE_OPTIONS", "{}") or "{}")
+if STUDIO_STORAGE_BACKEND.startswith("storages.backends.s3"):
+    # django-storages reads an S3 object wholly into memory unless told where to spill it to
+    # disk: a large step output must not take a worker's or web process's memory.
+    STUDIO_STORAGE_OPTIONS.setdefault("max_memory_size", 8 * 1024 * 1024)
 STORAGES = {
-    "default": {
-        "BACKEND": os.environ.get(
-            "STUDIO_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
-        ),
-        "OPTIONS": json.loads(os.environ.get("STUDIO_STORAGE_OPTIONS", "{}") or "{}"),
-    },
+    "default": {"BACKEND": STUDIO_STORAGE_BACKEND, "OPTIONS": STUDIO_STORAGE_OPTIONS},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -222,6 +230,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "studio"
+# Declared, so that `celery -A studio worker` without -Q consumes the control queue and every
+# compute target; a worker started with -Q still takes only the queues it names.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in dict.fromkeys([CELERY_TASK_DEFAULT_QUEUE, *STUDIO_COMPUTE_TARGETS])
+]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # kombu's SQLAlchemy transport hands its options to create_engine, which refuses unknown ones.
