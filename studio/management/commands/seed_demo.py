@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from studio.management.commands.runstudio import DEFAULT_BIND, studio_address
 from studio.models import Membership, Role, Workspace
 
 DEMO_WORKSPACE = "Demo"
@@ -36,7 +37,9 @@ class Command(BaseCommand):
                     workspace=workspace, user=user, defaults={"role": role}
                 )
         self.seed_pipelines(workspace)
-        address = os.environ.get("STUDIO_ADDRESS", "http://127.0.0.1:8000")
+        address = os.environ.get("STUDIO_ADDRESS") or studio_address(
+            os.environ.get("STUDIO_BIND", DEFAULT_BIND)
+        )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Pipeline Studio: {address}"))
         for username, password, role in DEMO_PEOPLE:
