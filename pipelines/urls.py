@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import monitoring, views
 
 app_name = "pipelines"
 
@@ -17,4 +17,5 @@ urlpatterns = [
     ),
     path("experiments/", views.experiment_list, name="experiment_list"),
     path("experiments/<int:pk>/", views.experiment_detail, name="experiment_detail"),
+    path("metrics", monitoring.metrics, name="metrics"),
 ]

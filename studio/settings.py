@@ -217,6 +217,10 @@ STUDIO_DEFAULT_COMPUTE_TARGET = os.environ.get("STUDIO_DEFAULT_COMPUTE_TARGET", 
 STUDIO_HEARTBEAT_TIMEOUT = float(os.environ.get("STUDIO_HEARTBEAT_TIMEOUT", "60"))
 # A step Queued this long is sent again (its message may have been lost); duplicates are no-ops.
 STUDIO_QUEUED_RESEND_SECONDS = float(os.environ.get("STUDIO_QUEUED_RESEND_SECONDS", "300"))
+# GET /metrics (Prometheus text) for operators: off unless enabled; with a token, scrapers
+# send "Authorization: Bearer <token>", without one only clients on this machine are answered.
+STUDIO_METRICS_ENABLED = env_bool("STUDIO_METRICS_ENABLED", False)
+STUDIO_METRICS_TOKEN = os.environ.get("STUDIO_METRICS_TOKEN", "")
 STUDIO_MAX_LOG_BYTES = int(os.environ.get("STUDIO_MAX_LOG_BYTES", 5 * 1024 * 1024))
 
 # --- Celery -----------------------------------------------------------------
@@ -259,8 +263,8 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # The health check is plain HTTP from the load balancer.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # The health check is plain HTTP from the load balancer, metrics from a local scraper.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 CACHES = {
     "default": (
@@ -273,11 +277,20 @@ CACHES = {
     )
 }
 
+# LOG_FORMAT=json: one JSON object per line; Celery then keeps this configuration instead
+# of installing its own format.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "studio.log_format.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
