@@ -29,7 +29,7 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q,
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from studio.celery import app
 
@@ -109,8 +109,8 @@ def step_durations():
 
 
 def submits():
-    family = GaugeMetricFamily(
-        "studio_submits_total", "Submits by result since the cache was last cleared.",
+    family = CounterMetricFamily(
+        "studio_submits", "Submits by result since the cache was last cleared.",
         labels=["result"],
     )  # fmt: skip
     counts = cache.get_many([f"studio:metrics:submits:{r}" for r in SUBMIT_RESULTS])
