@@ -1,7 +1,7 @@
 """What every REST submit shares: the body, the 201 response, and ``Idempotency-Key``.
 
 Used by ``POST /published-pipelines/{id}/runs``, ``POST /pipeline-endpoints/{id}/runs``,
-``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (see DESIGN.md's contract).
+``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (the contract: README, "REST API").
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from studio.rules import Refusal
-from studio.sql import fetch_one, load_joined, table
+from core.errors import InvalidInput, StudioError
+from core.sql import fetch_one, load_joined, table
 
-from .graph import InvalidInput
 from .models import Experiment, IdempotencyKey, PipelineRun
 from .monitoring import record_submit
 
@@ -134,7 +133,7 @@ def submit_once(request, start: Callable[[], PipelineRun]) -> PipelineRun:
     """
     try:
         run, replayed = _submit_once(request, start)
-    except (InvalidInput, Refusal):
+    except StudioError:  # refused by a rule: 400, 404, 409…
         record_submit("refused")
         raise
     except Exception:
@@ -174,7 +173,7 @@ def _submit_once(request, start: Callable[[], PipelineRun]) -> tuple[PipelineRun
 def _earlier_run(principal: str, key: str, cutoff) -> PipelineRun | None:
     """The run ``principal`` created with ``key`` since ``cutoff``, with its experiment. A
     key older than ``cutoff`` is deleted, so the key may be used again. Hand-written SQL,
-    as the SDK sends a key with every submit (see :mod:`studio.sql`)."""
+    as the SDK sends a key with every submit (see :mod:`core.sql`)."""
     keys, runs, experiments = table(IdempotencyKey), table(PipelineRun), table(Experiment)
     row = fetch_one(
         f"SELECT {keys.columns('k')}, {runs.columns('r')}, {experiments.columns('x')} "
