@@ -13,7 +13,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Greatest, Length, RowNumber, Substr
 
-from .models import Experiment, Metric, PipelineRun, StepRun
+from .models import Experiment, PipelineRun, StepRun
 
 PAGE_SIZE = 25
 # The step panel shows at most this many characters of a log at once (the end of it).
@@ -151,30 +151,6 @@ def with_run_counts(experiments: QuerySet[Experiment]) -> QuerySet[Experiment]:
         ),
         last_run_at=Subquery(runs.order_by("-created_at").values("created_at")[:1]),
     )
-
-
-def metric_names(runs: list[PipelineRun], limit: int = 100) -> list[str]:
-    """Names of the scalar metrics that ``runs`` logged, for the chart's choice."""
-    return list(
-        Metric.objects.filter(run__in=[r.pk for r in runs], kind=Metric.Kind.SCALAR)
-        .order_by("name")
-        .values_list("name", flat=True)
-        .distinct()[:limit]
-    )
-
-
-def metric_series(runs: list[PipelineRun], name: str) -> list[tuple[PipelineRun, float]]:
-    """(run, last scalar value of metric ``name``) for each of ``runs`` that logged it."""
-    values: dict[int, float] = {}
-    rows = (
-        Metric.objects.filter(run__in=[r.pk for r in runs], name=name, kind=Metric.Kind.SCALAR)
-        .order_by("run_id", "id")
-        .values_list("run_id", "value")
-    )
-    for run_id, value in rows:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            values[run_id] = float(value)
-    return [(run, values[run.pk]) for run in runs if run.pk in values]
 
 
 def run_for_page(workspace) -> QuerySet[PipelineRun]:

@@ -202,8 +202,58 @@ class MetricOut(Schema):
     Value: Any
     StepId: str | None
     StepName: str | None
+    IsReused: bool = Field(..., description="Logged by the step a reused step of this run reused.")
+    ReusedFromRunId: str | None
     CreatedTime: datetime
 
 
 class MetricList(Schema):
     Items: list[MetricOut]
+
+
+def metric_out(metric) -> dict:
+    """The REST shape of a :class:`pipelines.comparison.RunMetric`."""
+    return {
+        "Name": metric.name,
+        "Kind": metric.kind,
+        "Value": metric.value,
+        "StepId": _id(metric.step_id),
+        "StepName": metric.step_name,
+        "IsReused": metric.is_reused,
+        "ReusedFromRunId": _id(metric.reused_from_run_id),
+        "CreatedTime": metric.created_at,
+    }
+
+
+class ComparedRowOut(Schema):
+    Name: str
+    Values: list[Any] = Field(..., description="One value per run, null where a run has none.")
+    Reused: list[bool] = Field(..., description="Per run: carried by a reused step.")
+    Differs: bool
+
+
+class ComparisonOut(Schema):
+    Runs: list[RunOut]
+    Parameters: list[ComparedRowOut]
+    Metrics: list[ComparedRowOut]
+
+
+def comparison_out(request, comparison) -> dict:
+    """The REST shape of a :class:`pipelines.comparison.Comparison`."""
+
+    def rows(items):
+        return [
+            {
+                "Name": row.name,
+                "Values": row.values,
+                "Reused": row.reused or [False] * len(row.values),
+                "Differs": row.differs,
+            }
+            for row in items
+        ]
+
+    return {
+        "Runs": [run_out(request, run) for run in comparison.runs],
+        "Parameters": rows(comparison.parameters),
+        "Metrics": rows(comparison.metrics),
+    }

@@ -16,15 +16,14 @@ from studio.models import Role
 from studio.permissions import get_for_member, member_required
 from studio.rules import Refusal
 
-from .charts import endpoint_charts, metric_line_svg
+from .charts import endpoint_charts, metric_chart_svg
+from .comparison import ComparisonError, compare_runs, metrics_by_run, parse_run_ids, scalar_series
 from .engine import resubmit
 from .forms import RunFilterForm
 from .graph_svg import StepState, render_graph_svg
 from .models import Experiment, PipelineRun, RunStatus, StepRun
 from .queries import (
     experiments_for_listing,
-    metric_names,
-    metric_series,
     page_of,
     read_log,
     run_for_page,
@@ -78,7 +77,7 @@ def _live_context(request, run: PipelineRun, steps: list[StepRun], selected) -> 
         "steps": steps,
         "selected": selected,
         "graph_svg": render_graph_svg(run.graph, states),
-        "metrics": run.metrics.select_related("step_run").order_by("id")[:SHOWN_METRICS],
+        "metrics": metrics_by_run([run.pk])[run.pk][:SHOWN_METRICS],
     }
 
 
@@ -91,7 +90,7 @@ def _step_context(step: StepRun, offset: int | None = None) -> dict:
         "log": text,
         "log_cut": start,  # characters of earlier output not shown
         "log_offset": start + len(text),
-        "step_metrics": step.metrics.order_by("id")[:SHOWN_METRICS],
+        "step_metrics": metrics_by_run([step.run_id], step_id=step.pk)[step.run_id][:SHOWN_METRICS],
         "outputs": [
             (name, sorted(output.get("files") or []))
             for name, output in sorted((step.outputs or {}).items())
@@ -193,12 +192,33 @@ def experiment_detail(request, pk):
     runs = runs_for_listing(request.workspace, {"experiment": experiment})
     page = page_of(runs, request.GET.get("page"))
     charted = list(runs[:CHARTED_RUNS])[::-1]  # oldest on the left
-    names = metric_names(charted)
-    metric = request.GET.get("metric") or (names[0] if names else "")
-    context = {"experiment": experiment, "page": page, "metric_names": names, "metric": metric}
+    series = scalar_series(charted)
+    metric = request.GET.get("metric") or next(iter(series), "")
+    context = {"experiment": experiment, "page": page, "metric_names": list(series)}
+    context["metric"] = metric
     if metric:
-        context["chart"] = metric_line_svg(metric_series(charted, metric), metric)
+        context["chart"] = metric_chart_svg(series.get(metric, []), metric)
     template = "pipelines/experiment_detail.html"
     if request.htmx.target == "results":
         template += "#results"
     return render(request, template, context)
+
+
+@member_required
+def run_compare(request):
+    """Runs side by side: ``?runs=1,2,3`` (checkboxes send ``runs`` once per run)."""
+    chosen = request.GET.getlist("runs")
+    if len(chosen) > 1:  # from the checkboxes: the shareable form is one comma list
+        return redirect(f"{reverse('pipelines:run_compare')}?runs={','.join(chosen)}")
+    try:
+        comparison = compare_runs(request.workspace, parse_run_ids(chosen))
+    except ComparisonError as error:
+        context = {"error": str(error), "runs_value": ",".join(chosen)[:200]}
+        return render(request, "pipelines/run_compare.html", context, status=400)
+    names = comparison.chartable_metrics
+    metric = request.GET.get("metric") if request.GET.get("metric") in names else None
+    metric = metric or (names[0] if names else "")
+    context = {"comparison": comparison, "metric_names": names, "metric": metric}
+    if metric:
+        context["chart"] = metric_chart_svg(comparison.series(metric), metric, bars=True)
+    return render(request, "pipelines/run_compare.html", context)

@@ -32,7 +32,7 @@ from .experiment import Experiment
 from .pipeline import Pipeline
 from .published import PublishedPipeline
 from .run_context import Run
-from .runs import PipelineRun, StepRun
+from .runs import PipelineRun, RunComparison, StepRun
 from .steps import PipelineData, PipelineParameter, PythonScriptStep
 from .workspace import Workspace
 
@@ -52,6 +52,7 @@ __all__ = [
     "PipelineRun",
     "PublishedPipeline",
     "PythonScriptStep",
+    "RunComparison",
     "Run",
     "RunFailedError",
     "RunTimeoutError",

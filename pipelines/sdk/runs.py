@@ -6,6 +6,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
@@ -171,6 +172,23 @@ class StepRun:
         return target
 
 
+@dataclass
+class RunComparison:
+    """Runs side by side, as ``PipelineRun.compare`` returns them.
+
+    ``parameters`` and ``metrics`` map each name to one value per run, in the order of
+    ``runs`` (``None`` where a run has none; a metric logged several times is the list of its
+    values). ``differing`` names the parameters and metrics whose values are not all equal;
+    ``reused`` maps a metric name to, per run, whether a reused step carried it.
+    """
+
+    runs: list[PipelineRun]
+    parameters: dict[str, list[Any]] = field(default_factory=dict)
+    metrics: dict[str, list[Any]] = field(default_factory=dict)
+    differing: set[str] = field(default_factory=set)
+    reused: dict[str, list[bool]] = field(default_factory=dict)
+
+
 class PipelineRun:
     """One execution of a pipeline: follow it, read its steps and metrics, cancel or publish it.
 
@@ -218,8 +236,36 @@ class PipelineRun:
         """The step runs of the step called ``name`` (an empty list when there is none)."""
         return [step for step in self.get_steps() if step.name == name]
 
+    @staticmethod
+    def compare(workspace: Workspace, run_ids: list[str | int]) -> RunComparison:
+        """Compare 2 to 10 runs of ``workspace``: their parameters and metrics side by side.
+
+        Raises ``BadRequestError`` for fewer than 2 or more than 10 ids and ``NotFoundError``
+        naming the ids that are not runs of the workspace::
+
+            cmp = PipelineRun.compare(ws, [run_a.id, run_b.id])
+            cmp.parameters["learning_rate"]   # [0.1, 0.01]
+            "accuracy" in cmp.differing       # True when the runs' accuracies differ
+        """
+        ids = ",".join(str(run_id) for run_id in run_ids)
+        answer = workspace._http.get("/runs/compare", params={"ids": ids})
+        comparison = RunComparison(
+            runs=[PipelineRun(workspace, run["Id"], run) for run in answer["Runs"]]
+        )
+        for row in answer["Parameters"]:
+            comparison.parameters[row["Name"]] = row["Values"]
+            if row["Differs"]:
+                comparison.differing.add(row["Name"])
+        for row in answer["Metrics"]:
+            comparison.metrics[row["Name"]] = row["Values"]
+            comparison.reused[row["Name"]] = row["Reused"]
+            if row["Differs"]:
+                comparison.differing.add(row["Name"])
+        return comparison
+
     def get_metrics(self) -> dict[str, Any]:
-        """Every metric the run's steps logged, as ``{name: value}``."""
+        """Every metric the run's steps logged, as ``{name: value}`` (a reused step's are
+        those of the step it reused)."""
         return metrics_to_dict(self._http.get(f"/runs/{self.id}/metrics")["Items"])
 
     def get_tags(self) -> dict[str, Any]:

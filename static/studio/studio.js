@@ -74,3 +74,27 @@
     }
   });
 })();
+
+// Times: the server writes UTC (<time datetime="...Z" data-local>); the browser shows them in
+// its own zone with the zone named. Relative times ("5 minutes ago") keep the local moment as
+// their tooltip. Runs again on every htmx swap.
+(function () {
+  "use strict";
+  var absolute = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric",
+    hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
+  function localise(root) {
+    var times = (root.querySelectorAll ? root : document).querySelectorAll("time[data-local]");
+    for (var i = 0; i < times.length; i++) {
+      var el = times[i];
+      var moment = new Date(el.getAttribute("datetime"));
+      if (isNaN(moment.getTime())) continue;
+      var text = absolute.format(moment);
+      if (el.getAttribute("data-local") === "relative") el.title = text;
+      else { el.textContent = text; el.title = moment.toISOString().replace(".000Z", "Z"); }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { localise(document); });
+  document.addEventListener("htmx:load", function (event) { localise(event.target); });
+})();
