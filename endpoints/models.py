@@ -232,6 +232,7 @@ class PipelineEndpoint(StatusSwitch, models.Model):
         run_source: str = "API",
         description: str = "",
         version: str | PipelineEndpointVersion | None = None,
+        tags: dict | None = None,
     ):
         """Run ``version`` (None: the default) of this endpoint.
 
@@ -257,6 +258,7 @@ class PipelineEndpoint(StatusSwitch, models.Model):
             description=description,
             endpoint=self,
             endpoint_version=chosen.version,
+            tags=tags,
         )
 
 

@@ -14,7 +14,7 @@ from pipelines.forms import EndpointRunFilterForm
 from pipelines.graph import InvalidInput
 from pipelines.graph_svg import render_graph_svg
 from pipelines.models import PipelineRun, PublishedPipeline
-from pipelines.queries import page_of, runs_for_listing
+from pipelines.queries import experiment_names, page_of, runs_for_listing
 from pipelines.schemas import absolute_url
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
@@ -113,17 +113,27 @@ def endpoint_submit(request, pk):
         graph=graph,
         versions=versions,
         default_version=chosen.version if chosen else "",
+        experiment_names=experiment_names(request.workspace),
         initial={
             "pipeline_version": chosen.version if chosen else "",
-            "experiment_name": request.GET.get("experiment_name", ""),
+            "experiment_name": request.GET.get("experiment_name", endpoint.name),
         },
     )
     if data is not None:
         return _submit(request, form, endpoint)
-    context = {"form": form, "target": endpoint, "kind": "endpoint"}
+    return _submit_page(request, form, endpoint)
+
+
+def _submit_page(request, form, target, status=200):
+    """The Submit form: a page, or the dialog's content for htmx (the page's fallback)."""
+    kind = "endpoint" if isinstance(target, PipelineEndpoint) else "published"
+    context = {"form": form, "target": target, "kind": kind}
     if request.htmx.target == "submit-form":
-        return render(request, "endpoints/submit.html#form", context)
-    return render(request, "endpoints/submit.html", context)
+        return render(request, "endpoints/submit.html#form", context, status=status)
+    if request.htmx.target == "submit-dialog-body":
+        context["dialog"] = True
+        return render(request, "endpoints/submit.html#dialog", context, status=status)
+    return render(request, "endpoints/submit.html", context, status=status)
 
 
 def _submit(request, form, target):
@@ -139,16 +149,17 @@ def _submit(request, form, target):
                 parameter_assignments=form.assignments,
                 by=request.user,
                 run_source=PipelineRun.Source.STUDIO,
+                description=form.cleaned_data["description"],
+                tags=form.cleaned_data["tags"],
                 **extra,
             )
         except (InvalidInput, Refusal) as error:
             form.add_refusal(error)
         else:
             messages.success(request, f"Run {run.pk} submitted.")
-            return redirect("pipelines:run_detail", pk=run.pk)
-    kind = "endpoint" if isinstance(target, PipelineEndpoint) else "published"
-    context = {"form": form, "target": target, "kind": kind}
-    return render(request, "endpoints/submit.html", context, status=400)
+            url = reverse("pipelines:run_detail", args=[run.pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return _submit_page(request, form, target, status=400)
 
 
 @member_required
@@ -205,9 +216,12 @@ def published_set_status(request, pk, action):
 def published_submit(request, pk):
     published = get_for_member(request, PublishedPipeline, pk)
     data = request.POST if request.method == "POST" else None
-    form = SubmitForm(data, graph=published.graph)
+    form = SubmitForm(
+        data,
+        graph=published.graph,
+        experiment_names=experiment_names(request.workspace),
+        initial={"experiment_name": request.GET.get("experiment_name", published.name)},
+    )
     if data is not None:
         return _submit(request, form, published)
-    return render(
-        request, "endpoints/submit.html", {"form": form, "target": published, "kind": "published"}
-    )
+    return _submit_page(request, form, published)

@@ -231,6 +231,7 @@ class PublishedPipeline(StatusSwitch, models.Model):
         description: str = "",
         endpoint=None,
         endpoint_version: str = "",
+        tags: dict | None = None,
     ) -> PipelineRun:
         """Start a run of this published pipeline with type-checked parameter assignments.
 
@@ -254,6 +255,7 @@ class PublishedPipeline(StatusSwitch, models.Model):
             pipeline_endpoint=endpoint,
             endpoint_version=endpoint_version,
             continue_on_step_failure=self.continue_on_step_failure,
+            tags=tags,
         )
 
 

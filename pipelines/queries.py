@@ -141,6 +141,15 @@ def experiments_for_listing(workspace) -> QuerySet[Experiment]:
     return Experiment.objects.filter(workspace=workspace).order_by("name", "id")
 
 
+def experiment_names(workspace, limit: int = 500) -> list[str]:
+    """Names of the workspace's experiments, for the run form's experiment picker."""
+    return list(
+        Experiment.objects.filter(workspace=workspace)
+        .order_by("name")
+        .values_list("name", flat=True)[:limit]
+    )
+
+
 def with_run_counts(experiments: QuerySet[Experiment]) -> QuerySet[Experiment]:
     """``experiments`` with ``run_count`` and ``last_run_at``."""
     runs = PipelineRun.objects.filter(experiment=OuterRef("pk"))

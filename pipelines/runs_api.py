@@ -22,7 +22,7 @@ from studio.models import Role
 from studio.rules import MAX_ID
 
 from .comparison import ComparisonError, compare_runs, metrics_by_run, parse_run_ids
-from .engine import resubmit
+from .engine import rerun_from_failed_step, resubmit
 from .models import PipelineRun, RunStatus, StepRun
 from .runner import utf8_cut
 from .schemas import (
@@ -40,7 +40,7 @@ from .schemas import (
     run_out,
     step_out,
 )
-from .submission import IDEMPOTENCY_OPENAPI, SubmitOut, submit_once, submit_response
+from .submission import IDEMPOTENCY_OPENAPI, RerunIn, SubmitOut, submit_once, submit_response
 
 router = Router(tags=["runs"])
 
@@ -265,6 +265,29 @@ def resubmit_run(request, id: int):
     run = _run(request, id, Role.CONTRIBUTOR)
     run.workspace = request.auth.workspace
     again = submit_once(request, lambda: resubmit(run, by=request.auth.actor))
+    return Status(201, submit_response(request, again))
+
+
+@router.post(
+    "/runs/{id}/rerun",
+    response={201: SubmitOut, **WRITE_ERRORS},
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def rerun_run(request, id: int, payload: RerunIn):
+    """Rerun a Failed or Canceled run from its failed step: a new run (``ResubmittedFromId``)
+    that reuses every step the run finished whose inputs and parameters did not change and
+    runs the rest. ``ParameterAssignments`` correct some parameters; 409 for other runs."""
+    run = _run(request, id, Role.CONTRIBUTOR)
+    run.workspace = request.auth.workspace
+    changes = {
+        "parameter_assignments": payload.ParameterAssignments,
+        "experiment_name": payload.ExperimentName,
+        "description": payload.Description,
+        "tags": payload.Tags,
+    }
+    again = submit_once(
+        request, lambda: rerun_from_failed_step(run, by=request.auth.actor, **changes)
+    )
     return Status(201, submit_response(request, again))
 
 

@@ -13,16 +13,18 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from studio.models import Role
-from studio.permissions import get_for_member, member_required
+from studio.permissions import get_for_member, member_required, require_role
 from studio.rules import Refusal
 
 from .charts import endpoint_charts, metric_chart_svg
 from .comparison import ComparisonError, compare_runs, metrics_by_run, parse_run_ids, scalar_series
-from .engine import resubmit
-from .forms import RunFilterForm
+from .engine import rerun_from_failed_step, resubmit
+from .forms import RunFilterForm, RunForm, initial_for_run
+from .graph import InvalidInput
 from .graph_svg import StepState, render_graph_svg
 from .models import Experiment, PipelineRun, RunStatus, StepRun
 from .queries import (
+    experiment_names,
     experiments_for_listing,
     page_of,
     read_log,
@@ -174,6 +176,40 @@ def run_resubmit(request, pk):
         return _back_to(request, reverse("pipelines:run_detail", args=[run.pk]))
     messages.success(request, f"Run {new_run.pk} submitted with the parameters of run {run.pk}.")
     return _back_to(request, reverse("pipelines:run_detail", args=[new_run.pk]))
+
+
+@member_required
+def run_rerun(request, pk):
+    """"Rerun from failed step": the run form with the failed run's values, to correct."""
+    run = get_for_member(request, run_for_page(request.workspace), pk)
+    data = request.POST if request.method == "POST" else None
+    form = RunForm(
+        data,
+        graph=run.graph,
+        experiment_names=experiment_names(request.workspace),
+        initial=initial_for_run(run),
+    )
+    if data is not None:
+        require_role(request, Role.CONTRIBUTOR)
+        if form.is_valid():
+            try:
+                new_run = rerun_from_failed_step(
+                    run,
+                    by=request.user,
+                    parameter_assignments=form.assignments,
+                    experiment_name=form.cleaned_data["experiment_name"],
+                    description=form.cleaned_data["description"],
+                    tags=form.cleaned_data["tags"],
+                )
+            except (InvalidInput, Refusal) as error:
+                form.add_refusal(error)
+            else:
+                done = f"Run {new_run.pk} reruns run {run.pk} from its failed step."
+                messages.success(request, done)
+                return _back_to(request, reverse("pipelines:run_detail", args=[new_run.pk]))
+    context = {"run": run, "form": form, "dialog": request.htmx.target == "submit-dialog-body"}
+    template = "pipelines/run_rerun.html" + ("#dialog" if context["dialog"] else "")
+    return render(request, template, context, status=200 if data is None else 400)
 
 
 @member_required

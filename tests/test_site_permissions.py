@@ -52,6 +52,7 @@ class World:
     archived: PipelineEndpoint
     running: PipelineRun
     finished: PipelineRun
+    failed: PipelineRun
     step: StepRun
     experiment: Experiment
     reader_membership: Membership
@@ -70,6 +71,7 @@ def world(team, studio_data, settings):
     archived = studio_data.endpoint("Archived", status=PipelineEndpoint.Status.DISABLED)
     running = studio_data.run(endpoint=endpoint, status="Running", experiment="Nightly")
     finished = studio_data.run(published=published, status="Finished", experiment="Nightly")
+    failed = studio_data.run(published=published, status="Failed", experiment="Nightly")
     step = finished.steps.order_by("position").first()
     stored = default_storage.save(f"matrix/{finished.pk}/model/weights.txt", ContentFile(b"w=1"))
     prefix, file_name = stored.rsplit("/", 1)
@@ -88,6 +90,7 @@ def world(team, studio_data, settings):
         archived=archived,
         running=running,
         finished=finished,
+        failed=failed,
         step=step,
         experiment=finished.experiment,
         reader_membership=Membership.objects.get(workspace=team.workspace, user=team.reader),
@@ -143,6 +146,7 @@ disabled = pk_of("disabled")
 archived = pk_of("archived")
 running = pk_of("running")
 finished = pk_of("finished")
+failed = pk_of("failed")
 experiment = pk_of("experiment")
 reader_membership = pk_of("reader_membership")
 admins_token = pk_of("admins_token")
@@ -270,6 +274,10 @@ ENTRIES = [
     post("pipelines:run_cancel", CONTRIBUTOR_POST, running),
     Entry("pipelines:run_resubmit", GET_ON_POST_ONLY, kwargs=finished),
     post("pipelines:run_resubmit", CONTRIBUTOR_POST, finished),
+    Entry("pipelines:run_rerun", OBJECT, kwargs=failed),  # Readers see it read-only
+    post("pipelines:run_rerun", CONTRIBUTOR_POST, failed, submit_data),
+    # Without ?runs= members are told to choose runs (400), on any workspace.
+    Entry("pipelines:run_compare", (302, 400, 400, 400, 400, 403)),
     # The step has ended: the log follow answers 286 so that htmx stops polling.
     Entry("pipelines:step_log", (302, 286, 286, 286, 404, 403), kwargs=step),
     Entry("pipelines:step_output", OBJECT, kwargs=output_file),

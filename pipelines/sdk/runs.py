@@ -280,6 +280,35 @@ class PipelineRun:
         """Ask the server to cancel the run: running steps are stopped, pending ones skipped."""
         self._details = self._http.post(f"/runs/{self.id}/cancel", idempotent=True)
 
+    def rerun(
+        self,
+        pipeline_parameters: dict[str, Any] | None = None,
+        *,
+        experiment_name: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> PipelineRun:
+        """Rerun this Failed or Canceled run from its failed step and return the new run.
+
+        The new run reuses every step this run finished whose inputs and parameters did not
+        change and runs the rest; ``pipeline_parameters`` correct some parameters (the others
+        keep this run's values). Raises ``ConflictError`` when this run did not fail or was
+        not canceled::
+
+            failed.rerun(pipeline_parameters={"learning_rate": 0.01}).wait_for_completion()
+        """
+        body: dict[str, Any] = {}
+        if pipeline_parameters:
+            body["ParameterAssignments"] = dict(pipeline_parameters)
+        if experiment_name is not None:
+            body["ExperimentName"] = experiment_name
+        if description is not None:
+            body["Description"] = description
+        if tags is not None:
+            body["Tags"] = dict(tags)
+        answer = self._http.submit(f"/runs/{self.id}/rerun", body)
+        return PipelineRun(self.workspace, answer["Id"], answer)
+
     def get_portal_url(self) -> str:
         """The URL of the run's page in the studio."""
         details = self._details if self._details.get("RunUrl") else self._refresh()

@@ -98,3 +98,42 @@
   document.addEventListener("DOMContentLoaded", function () { localise(document); });
   document.addEventListener("htmx:load", function (event) { localise(event.target); });
 })();
+
+// The Submit and Rerun dialog: a link with hx-target="#submit-dialog-body" fills the dialog,
+// which then opens; without JavaScript the link opens the form's own page. A form refused
+// with 400 (field errors) is swapped in like any answer, so the errors show in place.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (event.detail.xhr.status === 400 && target && target.closest && target.closest("[data-swap-400]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  function focusFirstError(root) {
+    var invalid = root.querySelector("form[data-focus-first-error] [aria-invalid='true']");
+    if (invalid) { invalid.focus(); return true; }
+    return false;
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "submit-dialog-body") return;
+    var dialog = document.getElementById("submit-dialog");
+    if (dialog && !dialog.open && dialog.showModal) dialog.showModal();
+    if (!focusFirstError(target)) {
+      var first = target.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-close-dialog]");
+    if (close) {
+      var dialog = close.closest("dialog");
+      if (dialog) dialog.close();
+    }
+  });
+  // Field errors after a full-page submit: the first invalid field takes the focus, so a
+  // screen reader announces it with its error (aria-describedby).
+  document.addEventListener("DOMContentLoaded", function () { focusFirstError(document); });
+})();

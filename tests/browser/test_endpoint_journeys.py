@@ -111,7 +111,7 @@ def test_submit_form_shows_errors_beside_the_field(
     expect(page.get_by_label("Experiment name")).to_have_value("exp")
     page.get_by_label("pipeline_arg").fill("2.5")
     page.get_by_role("button", name="Submit").click()
-    expect(page.locator("#id_p_pipeline_arg-errors")).to_contain_text("pipeline_arg")
+    expect(page.locator("#id_p_pipeline_arg_error")).to_contain_text("pipeline_arg")
     screenshot("bad-parameter")
     assert PipelineRun.objects.count() == 1  # only the catalogue's earlier run
 
