@@ -180,7 +180,7 @@ def run_resubmit(request, pk):
 
 @member_required
 def run_rerun(request, pk):
-    """"Rerun from failed step": the run form with the failed run's values, to correct."""
+    """The "Rerun from failed step" form: the failed run's values, to correct."""
     run = get_for_member(request, run_for_page(request.workspace), pk)
     data = request.POST if request.method == "POST" else None
     form = RunForm(
