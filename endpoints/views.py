@@ -16,6 +16,7 @@ from pipelines.graph_svg import render_graph_svg
 from pipelines.models import PipelineRun, PublishedPipeline
 from pipelines.queries import experiment_names, page_of, runs_for_listing
 from pipelines.schemas import absolute_url
+from pipelines.tables import run_table
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
 from studio.rules import Refusal
@@ -61,7 +62,8 @@ def endpoint_detail(request, pk, tab="overview"):
         filters = EndpointRunFilterForm(request.GET)
         runs = runs_for_listing(request.workspace, {"endpoint": endpoint, **filters.filters()})
         context["filters"] = filters
-        context["page"] = page_of(runs, request.GET.get("page"))
+        context["table"] = run_table(request, runs)
+        context["page"] = context["table"].page
         if request.htmx.target == "results":
             return render(request, "endpoints/endpoint_detail.html#results", context)
     elif tab == "consume":
@@ -177,14 +179,15 @@ def published_list(request):
 @member_required
 def published_detail(request, pk):
     published = get_for_member(request, PublishedPipeline, pk)
-    runs = runs_for_listing(request.workspace, {"published": published})
+    table = run_table(request, runs_for_listing(request.workspace, {"published": published}))
     context = {
         "published": published,
         "graph_svg": render_graph_svg(published.graph),
         "versions": published.endpoint_versions.select_related("endpoint").order_by(
             "endpoint__name", "number"
         ),
-        "page": page_of(runs, request.GET.get("page")),
+        "table": table,
+        "page": table.page,
         "rest_url": absolute_url(request, f"/api/v1/published-pipelines/{published.pk}/runs"),
     }
     if request.htmx.target == "results":

@@ -11,6 +11,7 @@ from django import forms
 
 from .graph import ParameterError, resolve_parameters
 from .models import RunStatus
+from .queries import run_filter_choices
 
 PARAMETER_PREFIX = "p_"
 ASSIGNMENT_PREFIX = "ParameterAssignments."
@@ -148,21 +149,32 @@ class FilterForm(forms.Form):
 
 
 class RunFilterForm(FilterForm):
-    """Endpoint, published pipeline, experiment, status, submitter and date range."""
+    """Endpoint, published pipeline and submitter picked from the workspace's own; experiment,
+    status and date range."""
 
-    endpoint = forms.CharField(label="Endpoint", required=False, max_length=255)
-    published = forms.CharField(label="Published pipeline", required=False, max_length=255)
+    endpoint = forms.TypedChoiceField(label="Endpoint", required=False, coerce=int)
+    published = forms.TypedChoiceField(label="Published pipeline", required=False, coerce=int)
     experiment = forms.CharField(label="Experiment", required=False, max_length=255)
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *RunStatus.choices]
     )
-    submitted_by = forms.CharField(label="Submitted by", required=False, max_length=150)
+    submitted_by = forms.TypedChoiceField(label="Submitted by", required=False, coerce=int)
     created_after = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     created_before = forms.DateField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = run_filter_choices(workspace)
+        for name, empty in (
+            ("endpoint", "Any endpoint"),
+            ("published", "Any published pipeline"),
+            ("submitted_by", "Anyone"),
+        ):
+            self.fields[name].choices = [("", empty), *choices[name]]
 
 
 class EndpointRunFilterForm(FilterForm):

@@ -13,7 +13,9 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Greatest, Length, RowNumber, Substr
 
-from .models import Experiment, PipelineRun, StepRun
+from studio.models import Membership
+
+from .models import Experiment, PipelineRun, PublishedPipeline, StepRun
 
 PAGE_SIZE = 25
 # The step panel shows at most this many characters of a log at once (the end of it).
@@ -77,8 +79,9 @@ def page_of(
 def runs_for_listing(workspace, filters: dict | None = None) -> QuerySet[PipelineRun]:
     """Runs of ``workspace`` newest first, narrowed by the Runs page filters.
 
-    ``filters`` keys (all optional): endpoint, published, experiment (name fragments or model
-    instances), status, submitted_by (username fragment), created_after, created_before (dates).
+    ``filters`` keys (all optional): endpoint, published, experiment (ids, name fragments or
+    model instances), status, submitted_by (user id or username fragment), created_after,
+    created_before (dates).
     """
     runs = PipelineRun.objects.filter(workspace=workspace)
     filters = filters or {}
@@ -88,7 +91,9 @@ def runs_for_listing(workspace, filters: dict | None = None) -> QuerySet[Pipelin
         ("experiment", "experiment"),
     ):
         value = filters.get(key)
-        if isinstance(value, str) and value:
+        if isinstance(value, int):
+            runs = runs.filter(**{f"{field}_id": value})
+        elif isinstance(value, str) and value:
             runs = runs.filter(**{f"{field}__name__icontains": value})
         elif value:
             runs = runs.filter(**{field: value})
@@ -96,7 +101,9 @@ def runs_for_listing(workspace, filters: dict | None = None) -> QuerySet[Pipelin
         runs = runs.filter(status=filters["status"])
     if filters.get("version"):
         runs = runs.filter(endpoint_version=filters["version"])
-    if filters.get("submitted_by"):
+    if isinstance(filters.get("submitted_by"), int):
+        runs = runs.filter(submitted_by_id=filters["submitted_by"])
+    elif filters.get("submitted_by"):
         who = filters["submitted_by"]
         runs = runs.filter(
             Q(submitted_by__username__icontains=who) | Q(submitted_by_label__icontains=who)
@@ -139,6 +146,30 @@ def recent_runs_by_endpoint(endpoint_ids, per_endpoint: int = RECENT_RUNS_PER_CH
 def experiments_for_listing(workspace) -> QuerySet[Experiment]:
     """The Experiments table's rows, by name (see :func:`with_run_counts` for its columns)."""
     return Experiment.objects.filter(workspace=workspace).order_by("name", "id")
+
+
+def run_filter_choices(workspace) -> dict[str, list[tuple[int, str]]]:
+    """The Runs filters' pickers: the workspace's endpoints, published pipelines and members
+    as (id, label), by name, in three queries."""
+    published = PublishedPipeline.objects.filter(workspace=workspace).order_by("name", "version")
+    members = Membership.objects.filter(workspace=workspace).select_related("user")
+    return {
+        "endpoint": list(
+            # Through the workspace: pipelines never imports the endpoints app.
+            workspace.pipeline_endpoints.order_by("name").values_list("pk", "name")
+        ),
+        "published": [
+            (pk, f"{name} {version}".strip())
+            for pk, name, version in published.values_list("pk", "name", "version")
+        ],
+        "submitted_by": sorted(
+            (
+                (m.user_id, m.user.get_full_name() or m.user.get_username())
+                for m in members.only("user__username", "user__first_name", "user__last_name")
+            ),
+            key=lambda choice: choice[1].lower(),
+        ),
+    }
 
 
 def experiment_names(workspace, limit: int = 500) -> list[str]:

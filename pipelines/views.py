@@ -33,6 +33,7 @@ from .queries import (
     steps_for_run,
     with_run_counts,
 )
+from .tables import run_table
 
 CHARTED_RUNS = 50
 SHOWN_METRICS = 200
@@ -40,10 +41,10 @@ SHOWN_METRICS = 200
 
 @member_required
 def run_list(request):
-    filters = RunFilterForm(request.GET)
-    runs = runs_for_listing(request.workspace, filters.filters())
-    page = page_of(runs, request.GET.get("page"))
-    context = {"page": page, "filters": filters, "charts": endpoint_charts(page)}
+    filters = RunFilterForm(request.GET, workspace=request.workspace)
+    table = run_table(request, runs_for_listing(request.workspace, filters.filters()))
+    context = {"table": table, "page": table.page, "filters": filters}
+    context["charts"] = endpoint_charts(table.page)
     template = "pipelines/run_list.html"
     if request.htmx.target == "results":
         template += "#results"
@@ -226,11 +227,12 @@ def experiment_list(request):
 def experiment_detail(request, pk):
     experiment = get_for_member(request, Experiment, pk)
     runs = runs_for_listing(request.workspace, {"experiment": experiment})
-    page = page_of(runs, request.GET.get("page"))
+    table = run_table(request, runs)
     charted = list(runs[:CHARTED_RUNS])[::-1]  # oldest on the left
     series = scalar_series(charted)
     metric = request.GET.get("metric") or next(iter(series), "")
-    context = {"experiment": experiment, "page": page, "metric_names": list(series)}
+    context = {"experiment": experiment, "table": table, "page": table.page}
+    context["metric_names"] = list(series)
     context["metric"] = metric
     if metric:
         context["chart"] = metric_chart_svg(series.get(metric, []), metric)

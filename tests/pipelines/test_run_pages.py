@@ -53,12 +53,27 @@ def test_runs_list_filters_and_charts_each_endpoint(client, team, studio_data):
     assert html.count('class="bar status-') == 3
     html = client.get(
         reverse("pipelines:run_list"),
-        {"endpoint": "scor", "status": "Failed", "experiment": "night"},
+        {"endpoint": scoring.pk, "status": "Failed", "experiment": "night"},
         **htmx("results"),
     ).content.decode()
     assert "<html" not in html
     assert f"Run {failed.pk}<" in html
     assert f"Run {finished.pk}<" not in html and f"Run {elsewhere.pk}<" not in html
+
+
+def test_pickers_list_the_workspaces_endpoints_pipelines_and_people(client, team, studio_data):
+    mine = studio_data.endpoint("Scoring")
+    theirs = studio_data.endpoint("Theirs", workspace=team.other_workspace)
+    html = signed_in(client, team.reader).get(reverse("pipelines:run_list")).content.decode()
+    endpoint_picker = html[html.index('<select name="endpoint"') :]
+    endpoint_picker = endpoint_picker[: endpoint_picker.index("</select>")]
+    assert f'<option value="{mine.pk}">Scoring</option>' in endpoint_picker
+    assert "Theirs" not in endpoint_picker
+    people = html[html.index('<select name="submitted_by"') :]
+    people = people[: people.index("</select>")]
+    assert "Contributor" in people and "Reader" in people and "stranger" not in people
+    assert 'Scoring pipeline 1.0</option>' in html
+    assert theirs.pk
 
 
 def test_runs_list_filters_by_date_and_submitter(client, team, studio_data):
@@ -68,8 +83,13 @@ def test_runs_list_filters_by_date_and_submitter(client, team, studio_data):
     today = run.created_at.date().isoformat()
     assert f"Run {run.pk}<" in client.get(url, {"created_after": today}).content.decode()
     assert f"Run {run.pk}<" not in client.get(url, {"created_after": "2999-01-01"}).content.decode()
-    assert f"Run {run.pk}<" in client.get(url, {"submitted_by": "contrib"}).content.decode()
-    assert f"Run {run.pk}<" not in client.get(url, {"submitted_by": "nobody"}).content.decode()
+    html = client.get(url, {"submitted_by": team.contributor.pk}).content.decode()
+    assert f"Run {run.pk}<" in html
+    assert f'<option value="{team.contributor.pk}" selected>Contributor</option>' in html
+    assert f"Run {run.pk}<" not in client.get(url, {"submitted_by": team.admin.pk}).content.decode()
+    # The picker lists the workspace's people only: another id is refused, not searched.
+    html = client.get(url, {"submitted_by": team.stranger.pk}).content.decode()
+    assert "Select a valid choice" in html and 'id="id_submitted_by_error"' in html
     bad = client.get(url, {"created_after": "not-a-date"})
     assert bad.status_code == 200 and "Enter a valid date." in bad.content.decode()
 
