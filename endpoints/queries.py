@@ -24,6 +24,11 @@ def endpoints_for_listing(workspace, search: str = "") -> QuerySet[PipelineEndpo
     return endpoints.order_by("name", "id")
 
 
+def endpoint_runs(workspace) -> QuerySet[PipelineRun]:
+    """The runs of the workspace's endpoints: what the endpoint list's "Last run" follows."""
+    return PipelineRun.objects.filter(workspace=workspace, pipeline_endpoint__isnull=False)
+
+
 def with_default_and_last_run(endpoints: QuerySet) -> QuerySet[PipelineEndpoint]:
     """``endpoints`` with ``default_version``, ``last_run_status`` and ``last_run_at``."""
     last_run = PipelineRun.objects.filter(pipeline_endpoint=OuterRef("pk")).order_by(

@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from pipelines.forms import EndpointRunFilterForm
 from pipelines.graph import InvalidInput
 from pipelines.graph_svg import render_graph_svg
+from pipelines.live import live_state, nothing_new, stop_when_idle, unchanged_since
 from pipelines.models import PipelineRun, PublishedPipeline
 from pipelines.queries import experiment_names, page_of, runs_for_listing
 from pipelines.schemas import absolute_url
@@ -25,6 +26,7 @@ from . import snippets
 from .forms import SubmitForm
 from .models import PipelineEndpoint
 from .queries import (
+    endpoint_runs,
     endpoints_for_listing,
     last_run_of,
     published_for_listing,
@@ -39,11 +41,15 @@ SEARCH_MAX = 200
 def endpoint_list(request):
     search = request.GET.get("q", "").strip()[:SEARCH_MAX]
     endpoints = endpoints_for_listing(request.workspace, search)
+    live = live_state(endpoint_runs(request.workspace))
+    if unchanged_since(request, live):
+        return nothing_new()
     page = page_of(endpoints, request.GET.get("page"), annotate=with_default_and_last_run)
     template = "endpoints/endpoint_list.html"
     if request.htmx.target == "results":
         template += "#results"
-    return render(request, template, {"page": page, "search": search, "tab": "endpoints"})
+    context = {"page": page, "search": search, "tab": "endpoints", "live": live}
+    return stop_when_idle(request, render(request, template, context), live)
 
 
 @member_required
@@ -61,11 +67,15 @@ def endpoint_detail(request, pk, tab="overview"):
     if tab == "runs":
         filters = EndpointRunFilterForm(request.GET)
         runs = runs_for_listing(request.workspace, {"endpoint": endpoint, **filters.filters()})
+        context["live"] = live = live_state(runs)
+        if unchanged_since(request, live):
+            return nothing_new()
         context["filters"] = filters
         context["table"] = run_table(request, runs)
         context["page"] = context["table"].page
         if request.htmx.target == "results":
-            return render(request, "endpoints/endpoint_detail.html#results", context)
+            response = render(request, "endpoints/endpoint_detail.html#results", context)
+            return stop_when_idle(request, response, live)
     elif tab == "consume":
         graph = default.published_pipeline.graph if default else {}
         context["snippets"] = snippets.for_endpoint(endpoint, context["rest_url"], graph, request)

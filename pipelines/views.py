@@ -22,6 +22,7 @@ from .engine import rerun_from_failed_step, resubmit
 from .forms import RunFilterForm, RunForm, initial_for_run
 from .graph import InvalidInput
 from .graph_svg import StepState, render_graph_svg
+from .live import live_state, nothing_new, stop_when_idle, unchanged_since
 from .models import Experiment, PipelineRun, RunStatus, StepRun
 from .queries import (
     experiment_names,
@@ -42,13 +43,17 @@ SHOWN_METRICS = 200
 @member_required
 def run_list(request):
     filters = RunFilterForm(request.GET, workspace=request.workspace)
-    table = run_table(request, runs_for_listing(request.workspace, filters.filters()))
-    context = {"table": table, "page": table.page, "filters": filters}
+    runs = runs_for_listing(request.workspace, filters.filters())
+    live = live_state(runs)
+    if unchanged_since(request, live):
+        return nothing_new()
+    table = run_table(request, runs)
+    context = {"table": table, "page": table.page, "filters": filters, "live": live}
     context["charts"] = endpoint_charts(table.page)
     template = "pipelines/run_list.html"
     if request.htmx.target == "results":
         template += "#results"
-    return render(request, template, context)
+    return stop_when_idle(request, render(request, template, context), live)
 
 
 def _selected_step(steps: list[StepRun], wanted: str | None) -> StepRun | None:

@@ -137,3 +137,50 @@
   // screen reader announces it with its error (aria-describedby).
   document.addEventListener("DOMContentLoaded", function () { focusFirstError(document); });
 })();
+
+// Live lists: a refresh of #results (a poll, a filter, a sort) keeps what the reader was
+// doing: ticked runs, open pickers, the table's horizontal scroll and the focused control.
+(function () {
+  "use strict";
+  var kept = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "results") { kept = null; return; }
+    var checked = [];
+    target.querySelectorAll("input[type=checkbox][form=compare-form]:checked").forEach(function (box) {
+      checked.push(box.value);
+    });
+    var open = [];
+    target.querySelectorAll("details[id], details.column-picker").forEach(function (details, index) {
+      if (details.open) open.push(details.id || "details-" + index);
+    });
+    var wrap = target.querySelector(".table-wrap");
+    var focused = document.activeElement && target.contains(document.activeElement) ? document.activeElement : null;
+    kept = {
+      checked: checked,
+      open: open,
+      scrollLeft: wrap ? wrap.scrollLeft : 0,
+      focusName: focused ? focused.getAttribute("name") : null,
+      focusValue: focused ? focused.value : null
+    };
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!kept) return;
+    var results = document.getElementById("results");
+    if (!results) return;
+    kept.checked.forEach(function (value) {
+      var box = results.querySelector("input[type=checkbox][form=compare-form][value='" + value + "']");
+      if (box) box.checked = true;
+    });
+    results.querySelectorAll("details[id], details.column-picker").forEach(function (details, index) {
+      if (kept.open.indexOf(details.id || "details-" + index) !== -1) details.open = true;
+    });
+    var wrap = results.querySelector(".table-wrap");
+    if (wrap) wrap.scrollLeft = kept.scrollLeft;
+    if (kept.focusName) {
+      var again = results.querySelector("[name='" + kept.focusName + "'][value='" + kept.focusValue + "']");
+      if (again) again.focus({ preventScroll: true });
+    }
+    kept = null;
+  });
+})();

@@ -72,7 +72,7 @@ def test_pickers_list_the_workspaces_endpoints_pipelines_and_people(client, team
     people = html[html.index('<select name="submitted_by"') :]
     people = people[: people.index("</select>")]
     assert "Contributor" in people and "Reader" in people and "stranger" not in people
-    assert 'Scoring pipeline 1.0</option>' in html
+    assert "Scoring pipeline 1.0</option>" in html
     assert theirs.pk
 
 
