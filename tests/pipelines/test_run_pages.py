@@ -1,5 +1,7 @@
 """The Runs list, the live run page, step logs and outputs, Cancel and Resubmit."""
 
+from datetime import UTC
+
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -308,3 +310,15 @@ def test_values_show_as_json_not_python(client, team, studio_data):
     assert "<code>{&quot;class&quot;: &quot;setosa&quot;}</code>" in html
     assert "<code>[true, null]</code>" in html
     assert "True" not in html and "&#x27;setosa&#x27;" not in html
+
+
+def test_times_are_utc_iso_for_the_browser_to_localise(client, team, studio_data, settings):
+    settings.TIME_ZONE = "Europe/Paris"  # the server's zone never leaks into the page
+    run = studio_data.run()
+    html = signed_in(client, team.reader).get(reverse("pipelines:run_detail", args=[run.pk]))
+    html = html.content.decode()
+    stamp = run.created_at.astimezone(UTC).isoformat(timespec="seconds")
+    assert f'<time datetime="{stamp}" data-local="datetime"' in html
+    assert f"{run.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC</time>" in html
+    listed = client.get(reverse("pipelines:run_list")).content.decode()
+    assert f'<time datetime="{stamp}" data-local="relative"' in listed
