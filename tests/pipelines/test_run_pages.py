@@ -322,3 +322,16 @@ def test_times_are_utc_iso_for_the_browser_to_localise(client, team, studio_data
     assert f"{run.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC</time>" in html
     listed = client.get(reverse("pipelines:run_list")).content.decode()
     assert f'<time datetime="{stamp}" data-local="relative"' in listed
+
+
+def test_runs_chart_has_axes_and_leaves_reused_runs_out(client, team, studio_data):
+    scoring = studio_data.endpoint("Scoring")
+    ran = studio_data.run(endpoint=scoring, seconds=30)
+    reused = studio_data.run(endpoint=scoring, seconds=0)  # every step reused: no time spent
+    html = signed_in(client, team.reader).get(reverse("pipelines:run_list")).content.decode()
+    chart = html[html.index('aria-label="Recent runs of Scoring"') :]
+    chart = chart[: chart.index("</svg>")]
+    assert ">Duration (s)</text>" in chart and ">Run</text>" in chart
+    assert f"<title>Run {ran.pk}: Finished, 30.0 s</title>" in chart
+    assert f"<title>Run {reused.pk}: Finished, every step reused</title>" in chart
+    assert chart.count('<rect class="bar') == 1  # the reused run is a marked gap, not 0 s
