@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +25,7 @@ from . import snippets
 from .forms import SubmitForm
 from .models import PipelineEndpoint
 from .queries import (
+    ENDPOINT_SORTS,
     endpoint_runs,
     endpoints_for_listing,
     last_run_of,
@@ -35,12 +35,22 @@ from .queries import (
 )
 
 SEARCH_MAX = 200
+ENDPOINT_SORT_LABELS = [
+    ("name", "Name"),
+    ("-last_run", "Last run, newest first"),
+    ("last_run", "Last run, oldest first"),
+    ("-updated", "Updated, newest first"),
+    ("updated", "Updated, oldest first"),
+]
 
 
 @member_required
 def endpoint_list(request):
     search = request.GET.get("q", "").strip()[:SEARCH_MAX]
-    endpoints = endpoints_for_listing(request.workspace, search)
+    show_disabled = request.GET.get("show_disabled") == "on"
+    sort = request.GET.get("sort", "name")
+    sort = sort if sort in ENDPOINT_SORTS else "name"
+    endpoints = endpoints_for_listing(request.workspace, search, show_disabled, sort)
     live = live_state(endpoint_runs(request.workspace))
     if unchanged_since(request, live):
         return nothing_new()
@@ -49,6 +59,9 @@ def endpoint_list(request):
     if request.htmx.target == "results":
         template += "#results"
     context = {"page": page, "search": search, "tab": "endpoints", "live": live}
+    context.update(show_disabled=show_disabled, sort=sort, sorts=ENDPOINT_SORT_LABELS)
+    if not (page.paginator.count or show_disabled or search):
+        context["hidden_disabled"] = endpoints_for_listing(request.workspace, "", True).exists()
     return stop_when_idle(request, render(request, template, context), live)
 
 
@@ -106,7 +119,10 @@ def endpoint_set_status(request, pk, action):
     endpoint = get_for_member(request, PipelineEndpoint, pk, role=Role.ADMIN)
     endpoint.set_enabled(action == "enable", by=request.user)
     messages.success(request, f"“{endpoint}” is now {endpoint.get_status_display()}.")
-    return redirect(reverse("endpoints:endpoint_detail", args=[endpoint.pk]))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = reverse("endpoints:endpoint_detail", args=[endpoint.pk])
+    return redirect(back)
 
 
 @member_required
@@ -212,17 +228,17 @@ def published_set_status(request, pk, action):
     published = get_for_member(request, PublishedPipeline, pk, role=Role.ADMIN)
     published.set_enabled(action == "enable", by=request.user)
     show_disabled = request.GET.get("show_disabled") == "on"
+    messages.success(request, f"“{published}” is now {published.get_status_display()}.")
     if not request.htmx:
-        messages.success(request, f"“{published}” is now {published.get_status_display()}.")
         back = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
             back = reverse("endpoints:published_list")
         return redirect(back)
-    if not (published.is_active or show_disabled):
-        return HttpResponse("")  # the row leaves a list that hides disabled pipelines
     row = published_for_listing(request.workspace, include_disabled=True).get(pk=published.pk)
-    context = {"published": row, "show_disabled": show_disabled}
-    return render(request, "endpoints/published_list.html#row", context)
+    # A row that leaves a list hiding disabled pipelines becomes a note saying where it went.
+    hidden = not (published.is_active or show_disabled)
+    context = {"published": row, "show_disabled": show_disabled, "hidden": hidden}
+    return render(request, "endpoints/published_list.html#toggled", context)
 
 
 @member_required
