@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseStopPolling
 from .models import PipelineRun, RunStatus
 
 LIVE_SECONDS = 3
-IDLE_SECONDS = 15
+IDLE_SECONDS = 10
 SINCE_HEADER = "X-Studio-Since"
 
 
