@@ -91,8 +91,10 @@ def test_set_an_older_version_as_default_and_the_next_run_uses_it(
     expect(page.get_by_label("Pipeline version")).to_have_value("0")
     expect(page.get_by_label("pipeline_arg")).to_have_value("10")  # version 0's default
     page.get_by_label("Experiment name").fill("rollback-check")
-    page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+$"))).to_be_visible()
+    page.get_by_role("button", name="Submit").click()  # in the dialog; the run page follows
+    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+$"))).to_be_visible(
+        timeout=15_000
+    )
     expect(page.locator("main")).to_contain_text("Churn scoring version 0")
     run = PipelineRun.objects.latest("id")
     assert run.endpoint_version == "0" and run.published_pipeline.version == "1.0"
@@ -131,7 +133,11 @@ def test_admin_disables_a_published_pipeline_and_enables_it_again(
     page.get_by_role("row", name=re.compile("Retiring")).get_by_role(
         "button", name="Disable"
     ).click()
-    expect(rows).to_have_count(1)
+    # The row becomes a note saying where it went, and the message says what happened.
+    expect(page.locator("#results tbody tr.notice-row")).to_contain_text("hidden from this list")
+    expect(page.locator("#messages")).to_contain_text("“Retiring 1.0” is now Disabled.")
+    expect(page.locator("#results tbody tr:not(.notice-row)")).to_have_count(1)
+    screenshot("disabled-note")
     assert "Disable “Retiring”?" in dialogs[0]
     assert PublishedPipeline.objects.get(name="Retiring").status == "Disabled"
     page.get_by_label("Show disabled").check()
