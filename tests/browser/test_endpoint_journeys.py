@@ -92,9 +92,7 @@ def test_set_an_older_version_as_default_and_the_next_run_uses_it(
     expect(page.get_by_label("pipeline_arg")).to_have_value("10")  # version 0's default
     page.get_by_label("Experiment name").fill("rollback-check")
     page.get_by_role("button", name="Submit").click()  # in the dialog; the run page follows
-    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+$"))).to_be_visible(
-        timeout=15_000
-    )
+    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+$"))).to_be_visible(timeout=15_000)
     expect(page.locator("main")).to_contain_text("Churn scoring version 0")
     run = PipelineRun.objects.latest("id")
     assert run.endpoint_version == "0" and run.published_pipeline.version == "1.0"
