@@ -12,9 +12,11 @@ from django.core.paginator import Page
 from django.db.models import F, Func, JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from core.pagination import page_of
+
 from .comparison import fold_metrics, metrics_by_run
 from .models import Metric, PipelineRun, StepRun
-from .queries import LIST_DEFERRED, page_of
+from .queries import LIST_DEFERRED
 
 MAX_COLUMNS = 8
 # Parameter and metric names as the SDK and step scripts write them; others are ignored.

@@ -12,22 +12,22 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
+from core.errors import StudioError
+from core.pagination import page_of
+from core.web import page_or_partial
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
-from studio.rules import Refusal
 
 from .charts import endpoint_charts, metric_chart_svg
 from .comparison import ComparisonError, compare_runs, metrics_by_run, parse_run_ids, scalar_series
 from .engine import rerun_from_failed_step, resubmit
 from .forms import RunFilterForm, RunForm, initial_for_run
-from .graph import InvalidInput
 from .graph_svg import StepState, render_graph_svg
 from .live import live_state, nothing_new, stop_when_idle, unchanged_since
 from .models import Experiment, PipelineRun, RunStatus, StepRun
 from .queries import (
     experiment_names,
     experiments_for_listing,
-    page_of,
     read_log,
     run_for_page,
     runs_for_listing,
@@ -50,10 +50,8 @@ def run_list(request):
     table = run_table(request, runs)
     context = {"table": table, "page": table.page, "filters": filters, "live": live}
     context["charts"] = endpoint_charts(table.page)
-    template = "pipelines/run_list.html"
-    if request.htmx.target == "results":
-        template += "#results"
-    return stop_when_idle(request, render(request, template, context), live)
+    response = page_or_partial(request, "pipelines/run_list.html", context)
+    return stop_when_idle(request, response, live)
 
 
 def _selected_step(steps: list[StepRun], wanted: str | None) -> StepRun | None:
@@ -164,7 +162,7 @@ def run_cancel(request, pk):
     run = get_for_member(request, PipelineRun, pk, role=Role.CONTRIBUTOR)
     try:
         run.cancel(by=request.user)
-    except Refusal as refusal:
+    except StudioError as refusal:
         messages.error(request, refusal.message)
     else:
         messages.success(request, f"Run {run.pk} is being canceled.")
@@ -177,7 +175,7 @@ def run_resubmit(request, pk):
     run = get_for_member(request, PipelineRun, pk, role=Role.CONTRIBUTOR)
     try:
         new_run = resubmit(run, by=request.user)
-    except Refusal as refusal:
+    except StudioError as refusal:
         messages.error(request, refusal.message)
         return _back_to(request, reverse("pipelines:run_detail", args=[run.pk]))
     messages.success(request, f"Run {new_run.pk} submitted with the parameters of run {run.pk}.")
@@ -207,7 +205,7 @@ def run_rerun(request, pk):
                     description=form.cleaned_data["description"],
                     tags=form.cleaned_data["tags"],
                 )
-            except (InvalidInput, Refusal) as error:
+            except StudioError as error:
                 form.add_refusal(error)
             else:
                 done = f"Run {new_run.pk} reruns run {run.pk} from its failed step."
@@ -222,10 +220,7 @@ def run_rerun(request, pk):
 def experiment_list(request):
     experiments = experiments_for_listing(request.workspace)
     page = page_of(experiments, request.GET.get("page"), annotate=with_run_counts)
-    template = "pipelines/experiment_list.html"
-    if request.htmx.target == "results":
-        template += "#results"
-    return render(request, template, {"page": page})
+    return page_or_partial(request, "pipelines/experiment_list.html", {"page": page})
 
 
 @member_required
@@ -241,10 +236,7 @@ def experiment_detail(request, pk):
     context["metric"] = metric
     if metric:
         context["chart"] = metric_chart_svg(series.get(metric, []), metric)
-    template = "pipelines/experiment_detail.html"
-    if request.htmx.target == "results":
-        template += "#results"
-    return render(request, template, context)
+    return page_or_partial(request, "pipelines/experiment_detail.html", context)
 
 
 @member_required

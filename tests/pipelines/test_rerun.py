@@ -2,9 +2,9 @@
 
 import pytest
 
+from core.errors import Conflict
 from pipelines.engine import rerun_from_failed_step, resubmit
 from pipelines.models import RunStatus
-from studio.rules import Conflict
 from tests.fixtures.worker import wait_for_run
 from tests.pipelines.builders import make_snapshot, step, submit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from pipelines.forms import RunForm
+from .forms import RunForm
 
 
 class SubmitForm(RunForm):
