@@ -7,6 +7,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from pipelines.engine import submit_published_run
 from pipelines.graph import validate_graph
 from pipelines.models import Pipeline, PipelineRun, PublishedPipeline
 from studio.models import Role
@@ -235,8 +236,8 @@ def test_rerun_a_failed_run_from_its_failed_step(
     )
     pipeline = Pipeline.objects.create(workspace=team.workspace, name="trainer", graph=graph)
     published = PublishedPipeline.publish_from(pipeline, name="trainer", version="1", by=team.admin)
-    failed = published.submit(
-        experiment_name="tune", parameter_assignments={"rate": 5.0}, by=team.contributor
+    failed = submit_published_run(
+        published, experiment_name="tune", parameter_assignments={"rate": 5.0}, by=team.contributor
     )
     wait_for_run(failed, timeout=90)
     assert failed.status == "Failed"
