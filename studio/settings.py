@@ -17,6 +17,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("STUDIO_VAR_DIR", BASE_DIR / "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
+# The SDK's source folder (its own distribution, sdk/): step scripts get it alone as PYTHONPATH,
+# so they import `pipelines.sdk` but none of the server's code.
+SDK_SRC = BASE_DIR / "sdk" / "src"
+
 
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
