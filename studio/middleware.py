@@ -1,6 +1,13 @@
-"""Puts the signed-in user's current workspace and role on each request."""
+"""Puts the signed-in user's current workspace and role on each request, and refuses API calls
+from an SDK too old for this studio."""
 
+from django.http import JsonResponse
+
+from pipelines.schemas import absolute_url
+
+from .api_errors import error_body
 from .models import Membership
+from .sdk_dist import install_help, sdk_version_refusal
 
 
 class CurrentWorkspaceMiddleware:
@@ -36,4 +43,22 @@ class CurrentWorkspaceMiddleware:
             if membership is not None:
                 request.workspace = membership.workspace
                 request.role = membership.role
+        return self.get_response(request)
+
+
+class SdkVersionMiddleware:
+    """Refuses API calls from an SDK older than ``SDK_MIN_VERSION`` with a 400 that names the
+    version to install and the pip line, before the call touches anything."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            refusal = sdk_version_refusal(request.headers)
+            if refusal is not None:
+                field, problem = refusal
+                message = f"{problem} {install_help(absolute_url(request, ''))['pip']}"
+                details = [{"field": field, "message": message}]
+                return JsonResponse(error_body("sdk_too_old", message, details), status=400)
         return self.get_response(request)
