@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
@@ -64,6 +65,7 @@ class PublishedOut(Schema):
     Version: str
     Status: str
     Endpoint: str = Field(..., description="The URL to POST run requests to.")
+    PageUrl: str = Field(..., description="Its page in the studio.")
     Graph: dict[str, Any]
     Parameters: list[ParameterOut]
     ContinueOnStepFailure: bool
@@ -77,6 +79,7 @@ class PublishedList(Schema):
 
 def published_out(request, published: PublishedPipeline) -> dict:
     """The REST shape of a published pipeline."""
+    pk = published.pk
     return {
         "Id": str(published.pk),
         "Name": published.name,
@@ -84,6 +87,7 @@ def published_out(request, published: PublishedPipeline) -> dict:
         "Version": published.version,
         "Status": published.status,
         "Endpoint": absolute_url(request, f"/api/v1/published-pipelines/{published.pk}/runs"),
+        "PageUrl": absolute_url(request, reverse("endpoints:published_detail", args=[pk])),
         "Graph": published.graph,
         "Parameters": [
             {"Name": p["name"], "Type": p["type"], "DefaultValue": p["default_value"]}
