@@ -13,5 +13,6 @@ pytest_plugins = [
     "tests.fixtures.oidc",
     "tests.fixtures.worker",
     "tests.fixtures.sdk",
+    "tests.fixtures.sdk_venv",
     "tests.fixtures.pages",
 ]
