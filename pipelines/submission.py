@@ -1,7 +1,7 @@
 """What every REST submit shares: the body, the 201 response, and ``Idempotency-Key``.
 
 Used by ``POST /published-pipelines/{id}/runs``, ``POST /pipeline-endpoints/{id}/runs``,
-``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (see DESIGN.md's contract).
+``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (the contract: README, "REST API").
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,10 +17,12 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from studio.sql import fetch_one, load_joined, table
+from core.errors import InvalidInput
+from core.sql import fetch_one, load_joined, table
+from studio.api_types import ParameterAssignments as AssignmentsType
 
-from .graph import InvalidInput
-from .models import Experiment, IdempotencyKey, PipelineRun
+from .models import Experiment, IdempotencyKey, PipelineRun, RunStatus
+from .models import RunSource as SourceType
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -49,11 +50,20 @@ class SubmitIn(Schema):
     ExperimentName: str = Field(
         ..., description="Groups the run; 1 to 255 characters, no control characters."
     )
-    ParameterAssignments: dict[str, Any] | None = Field(
+    ParameterAssignments: AssignmentsType | None = Field(
         None, description="Parameter values by name; missing ones take their defaults."
     )
-    RunSource: Literal["API", "SDK", "Studio", "Schedule"] = "API"
+    RunSource: SourceType = Field(
+        SourceType.API, description='Who asks; "Resubmit" is set by the studio only.'
+    )
     Description: str = Field("", max_length=10_000)
+
+    @field_validator("RunSource")
+    @classmethod
+    def _run_source(cls, value: SourceType) -> SourceType:
+        if value == SourceType.RESUBMIT:
+            raise ValueError("Resubmit is set by the studio on resubmitted runs")
+        return value
 
     @field_validator("ExperimentName")
     @classmethod
@@ -86,12 +96,12 @@ class SubmitOut(Schema):
     """The 201 response of every submit."""
 
     Id: str
-    Status: str
+    Status: RunStatus
     ExperimentName: str
     PipelineId: str | None
     PipelineEndpointId: str | None
     PipelineVersion: str | None
-    ParameterAssignments: dict[str, Any]
+    ParameterAssignments: AssignmentsType
     RunUrl: str
     CreatedTime: datetime
 
@@ -157,7 +167,7 @@ def submit_once(request, start: Callable[[], PipelineRun]) -> PipelineRun:
 def _earlier_run(principal: str, key: str, cutoff) -> PipelineRun | None:
     """The run ``principal`` created with ``key`` since ``cutoff``, with its experiment. A
     key older than ``cutoff`` is deleted, so the key may be used again. Hand-written SQL,
-    as the SDK sends a key with every submit (see :mod:`studio.sql`)."""
+    as the SDK sends a key with every submit (see :mod:`core.sql`)."""
     keys, runs, experiments = table(IdempotencyKey), table(PipelineRun), table(Experiment)
     row = fetch_one(
         f"SELECT {keys.columns('k')}, {runs.columns('r')}, {experiments.columns('x')} "

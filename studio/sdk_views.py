@@ -5,7 +5,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from pipelines.schemas import absolute_url
+from core.web import absolute_url
 
 from . import sdk_dist
 

@@ -28,8 +28,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from endpoints.demo import DEMO_NAME
 from endpoints.models import PipelineEndpoint
-from pipelines.demo import DEMO_NAME
 from pipelines.models import PipelineRun
 from tests.fixtures.worker import wait_for_run, worker_environment
 
