@@ -19,6 +19,7 @@ from pipelines.submit_form import SubmitForm
 from pipelines.tables import run_table
 from studio.models import Role
 from studio.permissions import get_for_member, member_required
+from studio.sdk_dist import install_help
 
 from . import snippets
 from .models import PipelineEndpoint
@@ -86,6 +87,7 @@ def endpoint_detail(request, pk, tab="overview"):
     elif tab == "consume":
         graph = default.published_pipeline.graph if default else {}
         context["snippets"] = snippets.for_endpoint(endpoint, context["rest_url"], graph, request)
+        context["sdk_install"] = install_help(absolute_url(request, ""))
     elif tab == "overview":
         context["last_run"] = last_run_of(endpoint)
     return page_or_partial(request, "endpoints/endpoint_detail.html", context)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.urls import reverse
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
@@ -63,6 +64,7 @@ class PublishedOut(Schema):
     Version: str
     Status: EntityStatus
     Endpoint: str = Field(..., description="The URL to POST run requests to.")
+    PageUrl: str = Field(..., description="Its page in the studio.")
     Graph: dict[str, Any]
     Parameters: list[ParameterOut]
     ContinueOnStepFailure: bool
@@ -76,6 +78,7 @@ class PublishedList(Schema):
 
 def published_out(request, published: PublishedPipeline) -> dict:
     """The REST shape of a published pipeline."""
+    pk = published.pk
     return {
         "Id": str(published.pk),
         "Name": published.name,
@@ -83,6 +86,7 @@ def published_out(request, published: PublishedPipeline) -> dict:
         "Version": published.version,
         "Status": published.status,
         "Endpoint": absolute_url(request, f"/api/v1/published-pipelines/{published.pk}/runs"),
+        "PageUrl": absolute_url(request, reverse("pipelines:published_detail", args=[pk])),
         "Graph": published.graph,
         "Parameters": [
             {"Name": p["name"], "Type": p["type"], "DefaultValue": p["default_value"]}

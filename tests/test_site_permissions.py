@@ -28,6 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from endpoints.models import PipelineEndpoint, PipelineEndpointVersion
 from pipelines.models import Experiment, PipelineRun, PublishedPipeline, StepRun
 from studio.models import ApiToken, Membership, Role
+from studio.sdk_dist import DIST_NAME, WHEEL_NAME
 from tests.fixtures.people import PASSWORD, make_user
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -202,13 +203,19 @@ GET_ON_POST_ONLY = (302, 405, 405, 405, 405, 403)
 CONTRIBUTOR_POST = (302, 403, 302, 302, 404, 403)
 ADMIN_POST = (302, 403, 403, 302, 404, 403)
 EVERYONE = (302, 302, 302, 302, 302, 302)
+PUBLIC = (200, 200, 200, 200, 200, 200)
 NOT_CONFIGURED = (404, 404, 404, 404, 404, 404)
 
 ENTRIES = [
     # Sign-in and the account.
     Entry("home", EVERYONE, anonymous_to="/endpoints/"),
-    Entry("healthz", (200, 200, 200, 200, 200, 200)),
+    Entry("healthz", PUBLIC),
     Entry("pipelines:metrics", NOT_CONFIGURED),  # STUDIO_METRICS_ENABLED (tests/pipelines)
+    # The SDK is public code: everyone gets its page, its simple index and its wheel.
+    Entry("sdk_index", PUBLIC),
+    Entry("sdk_simple", PUBLIC),
+    Entry("sdk_simple_project", PUBLIC, kwargs=lambda world: {"name": DIST_NAME}),
+    Entry("sdk_wheel", PUBLIC, kwargs=lambda world: {"file_name": WHEEL_NAME}),
     Entry("login", (200, 302, 302, 302, 302, 302)),
     post(
         "login",
@@ -323,10 +330,13 @@ def test_permission_matrix(client, world, entry, person):
     "entry", [entry for entry in ENTRIES if entry.kwargs is not nothing], ids=str
 )
 def test_unknown_ids_are_404_even_for_an_admin(client, world, entry):
-    """Guessed ids find nothing: 404 (405 comes first for a GET of a POST-only URL)."""
+    """Guessed ids and names find nothing: 404 (405 comes first for a GET of a POST-only URL)."""
     client.force_login(world.team.admin)
     kwargs = entry.kwargs(world)
-    missing = {key: 10**9 if isinstance(value, int) else value for key, value in kwargs.items()}
+    missing = {
+        key: 10**9 if isinstance(value, int) else f"unknown-{value}"
+        for key, value in kwargs.items()
+    }
     before = team_rows(world)
     response = request(client, entry, world, missing)
     assert response.status_code == (405 if entry.statuses == GET_ON_POST_ONLY else 404)

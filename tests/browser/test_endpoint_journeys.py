@@ -70,6 +70,9 @@ def test_open_an_endpoint_and_copy_its_url(
     page.get_by_role("link", name="Consume").click()
     expect(page.locator("#snippet-curl")).to_contain_text(url)
     expect(page.locator("#snippet-sdk")).to_contain_text("'pipeline_arg': 20")
+    expect(page.locator("#sdk-install-lines")).to_contain_text(
+        f"pip install {live_server.url}/sdk/pipeline_studio_sdk-"
+    )
     screenshot("consume")
     page.get_by_role("link", name="Runs", exact=True).last.click()
     expect(page.locator("#results tbody tr")).to_have_count(1)

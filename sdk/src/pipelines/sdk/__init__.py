@@ -12,6 +12,7 @@ This package imports no Django; it talks to a studio server through its REST API
     run.wait_for_completion(show_output=True)
 """
 
+from ._version import __version__
 from .endpoints import EndpointVersion, PipelineEndpoint
 from .errors import (
     AuthenticationError,
@@ -63,4 +64,5 @@ __all__ = [
     "StudioError",
     "ValidationError",
     "Workspace",
+    "__version__",
 ]

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
 
+from ._html import html_table
 from .errors import RunFailedError, RunTimeoutError, StudioError
 
 if TYPE_CHECKING:
@@ -207,6 +208,19 @@ class PipelineRun:
     def __repr__(self) -> str:
         return f"PipelineRun(id={self.id!r}, status={self._details.get('Status')!r})"
 
+    def _repr_html_(self) -> str:
+        if not self._details.get("RunUrl"):
+            try:
+                self._refresh()
+            except StudioError:
+                pass  # shown without a status or link rather than not at all
+        cells = {
+            "Experiment": str(self._details.get("ExperimentName") or ""),
+            "Id": self.id,
+            "Status": self.status,
+        }
+        return html_table(cells, str(self._details.get("RunUrl") or ""))
+
     @property
     def status(self) -> str:
         """The status as last fetched (see :meth:`get_status` for a fresh one)."""
@@ -343,22 +357,24 @@ class PipelineRun:
         """Wait until the run ends and return its final status.
 
         With ``show_output`` it prints each status change of the run and its steps and streams
-        each step's log as it is written (to ``stream``, default stdout). Raises
+        each step's log as it is written (to ``stream``, default stdout), flushing each piece
+        at once and writing only whole lines of its own, so a Jupyter cell shows the log as it
+        comes just as a terminal does. Raises
         :class:`RunTimeoutError` after ``timeout_seconds``, and :class:`RunFailedError` when the
         run ends Failed and ``raise_on_error`` is true.
         """
-        out = stream or sys.stdout
         deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
-        follower = _LogFollower(self, out) if show_output else None
+        # sys.stdout is looked up now: Jupyter gives each cell its own.
+        follower = _LogFollower(self, stream or sys.stdout) if show_output else None
         if follower:
-            print(f"PipelineRunId: {self.id}", file=out)
+            follower.line(f"PipelineRunId: {self.id}")
         last_status = None
         while True:
             status = self.get_status()
             if follower and status != last_status:
                 if last_status is None and self._details.get("RunUrl"):
-                    print(f"Link to the studio: {self._details['RunUrl']}", file=out)
-                print(f"PipelineRun status: {status}", file=out)
+                    follower.line(f"Link to the studio: {self._details['RunUrl']}")
+                follower.line(f"PipelineRun status: {status}")
             last_status = status
             if follower:
                 follower.poll(drain=status in TERMINAL_STATUSES)
@@ -368,11 +384,9 @@ class PipelineRun:
                 raise RunTimeoutError(
                     f"Run {self.id} is still {status} after {timeout_seconds} seconds"
                 )
-            out.flush()
             time.sleep(poll_seconds)
         if follower:
-            print(f"PipelineRun {self.id} ended {status}", file=out)
-            out.flush()
+            follower.line(f"PipelineRun {self.id} ended {status}")
         if status == "Failed" and raise_on_error:
             raise RunFailedError(self._failure_message(), details=self._failed_steps())
         return status
@@ -390,20 +404,35 @@ class PipelineRun:
 
 
 class _LogFollower:
-    """Prints step status changes and new log bytes while a run is waited for."""
+    """Prints step status changes and new log bytes while a run is waited for.
+
+    Every piece is flushed as soon as it is written (a notebook shows only what was flushed),
+    and its own lines start on a line of their own even after a log chunk that ended mid-line.
+    """
 
     def __init__(self, run: PipelineRun, out: TextIO) -> None:
         self.run = run
         self.out = out
+        self.mid_line = False
         self.statuses: dict[str, str] = {}
         self.offsets: dict[str, int] = {}
         self.done: set[str] = set()
+
+    def line(self, text: str) -> None:
+        """Write ``text`` as a line of its own."""
+        self.write(("\n" if self.mid_line else "") + text + "\n")
+
+    def write(self, text: str) -> None:
+        """Write ``text`` as it is and flush it."""
+        self.out.write(text)
+        self.out.flush()
+        self.mid_line = not text.endswith("\n")
 
     def poll(self, drain: bool) -> None:
         for step in self.run.get_steps():
             if self.statuses.get(step.id) != step.status:
                 self.statuses[step.id] = step.status
-                print(f"StepRun({step.name}) status: {step.status}", file=self.out)
+                self.line(f"StepRun({step.name}) status: {step.status}")
             if step.status in WAITING_STATUSES or step.id in self.done:
                 continue
             self._print_new_log(step, drain=drain or step.status in TERMINAL_STATUSES)
@@ -416,8 +445,8 @@ class _LogFollower:
             content = chunk.get("Content") or ""
             if content:
                 if offset == 0:
-                    print(f"--- StepRun({step.name}) log ---", file=self.out)
-                self.out.write(content)
+                    self.line(f"--- StepRun({step.name}) log ---")
+                self.write(content)
             next_offset = int(chunk.get("NextOffset", offset))
             self.offsets[step.id] = next_offset
             if chunk.get("Complete"):
