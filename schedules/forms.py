@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import forms
 
-from pipelines.submit_form import FIELDS_OF_DETAILS, SubmitForm
+from pipelines.forms import FIELDS_OF_DETAILS, RunForm
 
 from .models import Schedule
 from .timetable import FREQUENCIES, WEEK_DAYS, zone_names
@@ -22,7 +22,7 @@ def _numbers(text: str) -> list:
     return [int(item) if item.isdigit() else item for item in items]
 
 
-class ScheduleForm(SubmitForm):
+class ScheduleForm(RunForm):
     """Create or edit a schedule of a target whose graph is ``graph``."""
 
     fields_of_details = {
@@ -41,6 +41,7 @@ class ScheduleForm(SubmitForm):
         "CatchUp": "catch_up",
     }
 
+    tags = None  # runs of a schedule carry none
     name = forms.CharField(label="Name", max_length=255)
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea)
     kind = forms.ChoiceField(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._html import html_table
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -77,6 +79,13 @@ class RunnableResource(Resource):
     def status_reason(self) -> str:
         """Why the status last changed, as the Admin who changed it said (may be empty)."""
         return str(self._details.get("StatusReason") or "")
+
+    def _html_cells(self) -> dict[str, str]:
+        return {"Name": self.name, "Id": self.id, "Status": self.status}
+
+    def _repr_html_(self) -> str:
+        cells = {**self._html_cells(), "Endpoint": self.endpoint}
+        return html_table(cells, str(self._details.get("PageUrl") or ""))
 
     def disable(self, reason: str | None = None) -> None:
         """Disable it (Admin): new runs are refused and lists leave it out. ``reason`` is
