@@ -15,6 +15,7 @@ from pipelines.models import PublishedPipeline
 from pipelines.schemas import PublishedList, PublishedOut, absolute_url, published_out
 from pipelines.submission import (
     IDEMPOTENCY_OPENAPI,
+    SUBMIT_ERRORS,
     EndpointSubmitIn,
     SubmitIn,
     SubmitOut,
@@ -70,7 +71,7 @@ def enable_published(request, id: int):
 
 @published_router.post(
     "/published-pipelines/{id}/runs",
-    response={201: SubmitOut, **WRITE_ERRORS},
+    response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def submit_published(request, id: int, payload: SubmitIn):
@@ -301,7 +302,7 @@ def enable_endpoint(request, id: int):
 
 @router.post(
     "/pipeline-endpoints/{id}/runs",
-    response={201: SubmitOut, **WRITE_ERRORS},
+    response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def submit_endpoint(request, id: int, payload: EndpointSubmitIn):

@@ -24,6 +24,7 @@ from .schemas import PublishedOut, PublishIn, publish
 from .snapshots import store_snapshot
 from .submission import (
     IDEMPOTENCY_OPENAPI,
+    SUBMIT_ERRORS,
     PipelineSubmitIn,
     SubmitOut,
     submit_once,
@@ -124,7 +125,7 @@ def get_pipeline(request, id: int):
 
 @router.post(
     "/pipelines/{id}/runs",
-    response={201: SubmitOut, **WRITE_ERRORS},
+    response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def submit_pipeline(request, id: int, payload: PipelineSubmitIn):

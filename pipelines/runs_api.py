@@ -36,7 +36,7 @@ from .schemas import (
     run_out,
     step_out,
 )
-from .submission import IDEMPOTENCY_OPENAPI, SubmitOut, submit_once, submit_response
+from .submission import IDEMPOTENCY_OPENAPI, SUBMIT_ERRORS, SubmitOut, submit_once, submit_response
 
 router = Router(tags=["runs"])
 
@@ -244,7 +244,7 @@ def cancel_run(request, id: int):
 
 @router.post(
     "/runs/{id}/resubmit",
-    response={201: SubmitOut, **WRITE_ERRORS},
+    response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def resubmit_run(request, id: int):
