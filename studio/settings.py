@@ -248,6 +248,10 @@ if not DEBUG:
     # The health check is plain HTTP from the load balancer.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Sign-in throttling counts failures in the cache, so every web process must share it:
+# Redis with CACHE_URL, otherwise a table of the database (created by studio's migrations),
+# which needs no server. A per-process memory cache would let each process count alone.
+CACHE_TABLE = "studio_cache"
 CACHES = {
     "default": (
         {
@@ -255,7 +259,7 @@ CACHES = {
             "LOCATION": os.environ["CACHE_URL"],
         }
         if os.environ.get("CACHE_URL")
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
     )
 }
 
