@@ -207,8 +207,10 @@ STUDIO_DEFAULT_COMPUTE_TARGET = os.environ.get("STUDIO_DEFAULT_COMPUTE_TARGET", 
 # is retried once, then failed "worker lost" (the reaper runs every STUDIO_SCHEDULER_INTERVAL
 # seconds on the beat schedule, see studio/celery.py).
 STUDIO_HEARTBEAT_TIMEOUT = float(os.environ.get("STUDIO_HEARTBEAT_TIMEOUT", "60"))
-# A step Queued this long is sent again (its message may have been lost); duplicates are no-ops.
-STUDIO_QUEUED_RESEND_SECONDS = float(os.environ.get("STUDIO_QUEUED_RESEND_SECONDS", "300"))
+# A step Queued this long at the head of its queue is sent again (its message may have been
+# lost with a web process or a worker); duplicates are no-ops. With the dispatcher's interval
+# a lost message waits at most about 25 s.
+STUDIO_QUEUED_RESEND_SECONDS = float(os.environ.get("STUDIO_QUEUED_RESEND_SECONDS", "15"))
 STUDIO_MAX_LOG_BYTES = int(os.environ.get("STUDIO_MAX_LOG_BYTES", 5 * 1024 * 1024))
 
 # --- Celery -----------------------------------------------------------------
