@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -17,6 +16,7 @@ from pipelines.models import PipelineRun, PublishedPipeline
 from pipelines.queries import page_of, runs_for_listing
 from pipelines.schemas import absolute_url
 from studio.models import Role
+from studio.params import local_url
 from studio.permissions import get_for_member, member_required, require_role
 from studio.rules import Refusal
 
@@ -190,10 +190,8 @@ def published_set_status(request, pk, action):
     show_disabled = request.GET.get("show_disabled") == "on"
     if not request.htmx:
         messages.success(request, f"“{published}” is now {published.get_status_display()}.")
-        back = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
-            back = reverse("endpoints:published_list")
-        return redirect(back)
+        back = reverse("endpoints:published_list")
+        return redirect(local_url(request, request.POST.get("next"), back))
     if not (published.is_active or show_disabled):
         return HttpResponse("")  # the row leaves a list that hides disabled pipelines
     row = published_for_listing(request.workspace, include_disabled=True).get(pk=published.pk)

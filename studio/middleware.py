@@ -1,6 +1,34 @@
-"""Puts the signed-in user's current workspace and role on each request."""
+"""Puts the signed-in user's current workspace and role on each request, and refuses
+NUL characters in what the studio's pages are sent."""
+
+from django.core.exceptions import BadRequest
 
 from .models import Membership
+
+
+class RefuseNulMiddleware:
+    """Answers 400 to a page request with a NUL character in its path, query string or
+    form fields: no page means one, and PostgreSQL refuses it in text (a 500 otherwise).
+    The REST API (``/api/``) answers such requests itself, in its JSON error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/") and _carries_nul(request):
+            raise BadRequest("The request contains a NUL character.")
+        return self.get_response(request)
+
+
+def _carries_nul(request) -> bool:
+    if "\x00" in request.path:
+        return True
+    sources = [request.GET, request.POST] if request.method == "POST" else [request.GET]
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for data in sources
+        for key, values in data.lists()
+    )
 
 
 class CurrentWorkspaceMiddleware:

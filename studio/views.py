@@ -8,13 +8,13 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .forms import AddMemberForm, AuditFilterForm, RoleForm, SignInForm, TokenForm
 from .middleware import CurrentWorkspaceMiddleware
 from .models import ApiToken, AuditEvent, Membership, MembershipError, Role, UserSession
+from .params import int_param, local_url
 from .permissions import get_for_member, member_required, require_role
 
 PAGE_SIZE = 50
@@ -56,17 +56,13 @@ def sign_out_everywhere(request):
 @require_POST
 def switch_workspace(request):
     """Make another of the user's workspaces the current one."""
-    try:
-        workspace_id = int(request.POST.get("workspace", ""))
-    except ValueError:
+    workspace_id = int_param(request.POST, "workspace", minimum=1)
+    if workspace_id is None:
         return HttpResponseBadRequest("Choose a workspace.")
     if not Membership.objects.filter(user=request.user, workspace_id=workspace_id).exists():
         return HttpResponseBadRequest("You are not a member of that workspace.")
     request.session[CurrentWorkspaceMiddleware.SESSION_KEY] = workspace_id
-    target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        target = "/"
-    return redirect(target)
+    return redirect(local_url(request, request.POST.get("next"), "/"))
 
 
 def _page(request, queryset):
