@@ -1,4 +1,4 @@
-"""REST routes of published pipelines and pipeline endpoints, including both submit routes.
+"""REST routes of pipeline endpoints and their versions, including the endpoint submit route.
 
 Handlers are thin: load for the caller's workspace (404 otherwise), check the role, call the
 model's method, shape the answer. Rules live on the models.
@@ -11,85 +11,27 @@ from datetime import datetime
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
+from core.errors import ApiError
+from core.models import EntityStatus
+from core.web import absolute_url
 from pipelines.models import PublishedPipeline
-from pipelines.schemas import PublishedList, PublishedOut, absolute_url, published_out
+from pipelines.schemas import PublishedOut, published_out
 from pipelines.submission import (
     IDEMPOTENCY_OPENAPI,
     SUBMIT_ERRORS,
     EndpointSubmitIn,
-    SubmitIn,
     SubmitOut,
     submit_once,
     submit_response,
 )
-from studio.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError, Error
+from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
+from studio.api_types import Id
 from studio.models import Role
 
 from .models import PipelineEndpoint, PipelineEndpointVersion
-from .queries import endpoints_for_listing, published_for_listing
+from .queries import endpoints_for_listing
 
-published_router = Router(tags=["published pipelines"])
 router = Router(tags=["pipeline endpoints"])
-
-
-# --- Published pipelines -------------------------------------------------------------------
-
-
-@published_router.get("/published-pipelines", response={200: PublishedList, 401: Error})
-def list_published(request, include_disabled: bool = False):
-    """Published pipelines of the workspace, newest first; disabled ones only when asked."""
-    rows = published_for_listing(request.auth.workspace, include_disabled)
-    return {"Items": [published_out(request, p) for p in rows]}
-
-
-@published_router.get("/published-pipelines/{id}", response={200: PublishedOut, **READ_ERRORS})
-def get_published(request, id: int):
-    return published_out(request, request.auth.load(PublishedPipeline, id, "Published pipeline"))
-
-
-def _set_published_status(request, id: int, enable: bool):
-    published = request.auth.load(PublishedPipeline, id, "Published pipeline", Role.ADMIN)
-    published.set_enabled(enable, by=request.auth.actor)
-    return published_out(request, published)
-
-
-@published_router.post(
-    "/published-pipelines/{id}/disable", response={200: PublishedOut, **WRITE_ERRORS}
-)
-def disable_published(request, id: int):
-    """Disable: the pipeline refuses new runs and leaves the default lists (Admin)."""
-    return _set_published_status(request, id, enable=False)
-
-
-@published_router.post(
-    "/published-pipelines/{id}/enable", response={200: PublishedOut, **WRITE_ERRORS}
-)
-def enable_published(request, id: int):
-    """Enable a disabled published pipeline again (Admin)."""
-    return _set_published_status(request, id, enable=True)
-
-
-@published_router.post(
-    "/published-pipelines/{id}/runs",
-    response={201: SubmitOut, **SUBMIT_ERRORS},
-    openapi_extra=IDEMPOTENCY_OPENAPI,
-)
-def submit_published(request, id: int, payload: SubmitIn):
-    """Start a run. 409 when the pipeline is disabled; 400 naming each bad parameter."""
-    principal = request.auth
-    published = principal.load(PublishedPipeline, id, "Published pipeline", Role.CONTRIBUTOR)
-    published.workspace = principal.workspace
-    run = submit_once(
-        request,
-        lambda: published.submit(
-            experiment_name=payload.ExperimentName,
-            parameter_assignments=payload.ParameterAssignments,
-            by=principal.actor,
-            run_source=payload.RunSource,
-            description=payload.Description,
-        ),
-    )
-    return Status(201, submit_response(request, run))
 
 
 # --- Pipeline endpoints ---------------------------------------------------------------------
@@ -100,7 +42,7 @@ class EndpointIn(Schema):
 
     Name: str = Field(..., min_length=1, max_length=255)
     Description: str = Field("", max_length=10_000)
-    PipelineId: int = Field(..., description="The published pipeline that becomes version 0.")
+    PipelineId: Id = Field(..., description="The published pipeline that becomes version 0.")
 
 
 class EndpointPatch(Schema):
@@ -114,7 +56,7 @@ class EndpointOut(Schema):
     Id: str
     Name: str
     Description: str
-    Status: str
+    Status: EntityStatus
     DefaultVersion: str | None
     Endpoint: str = Field(..., description="The URL to POST run requests to.")
     CreatedTime: datetime
@@ -128,7 +70,7 @@ class EndpointList(Schema):
 class VersionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    PipelineId: int
+    PipelineId: Id
     SetDefault: bool = False
 
 
@@ -195,7 +137,7 @@ def _endpoint(request, id: int, role: str = Role.READER) -> PipelineEndpoint:
 
 
 @router.post("/pipeline-endpoints", response={201: EndpointOut, **WRITE_ERRORS})
-def publish_endpoint(request, payload: EndpointIn):
+def create_pipeline_endpoint(request, payload: EndpointIn):
     """Create an endpoint; the published pipeline becomes version "0", the default."""
     principal = request.auth
     principal.require(Role.CONTRIBUTOR)
@@ -211,8 +153,8 @@ def publish_endpoint(request, payload: EndpointIn):
 
 
 @router.get("/pipeline-endpoints", response={200: EndpointList, 401: Error})
-def list_endpoints(request, include_disabled: bool = False, name: str | None = None):
-    """Endpoints of the workspace by name; archived ones only when asked."""
+def list_pipeline_endpoints(request, include_disabled: bool = False, name: str | None = None):
+    """Endpoints of the workspace by name; disabled ones only when asked."""
     endpoints = endpoints_for_listing(request.auth.workspace)
     if not include_disabled:
         endpoints = endpoints.filter(status=PipelineEndpoint.Status.ACTIVE)
@@ -222,7 +164,7 @@ def list_endpoints(request, include_disabled: bool = False, name: str | None = N
 
 
 @router.get("/pipeline-endpoints/by-name/{name}", response={200: EndpointOut, **READ_ERRORS})
-def get_endpoint_by_name(request, name: str):
+def get_pipeline_endpoint_by_name(request, name: str):
     endpoint = endpoints_for_listing(request.auth.workspace).filter(name=name).first()
     if endpoint is None:
         raise ApiError(404, "not_found", f"No pipeline endpoint named '{name}' in this workspace.")
@@ -230,12 +172,12 @@ def get_endpoint_by_name(request, name: str):
 
 
 @router.get("/pipeline-endpoints/{id}", response={200: EndpointOut, **READ_ERRORS})
-def get_endpoint(request, id: int):
+def get_pipeline_endpoint(request, id: Id):
     return endpoint_out(request, _endpoint(request, id))
 
 
 @router.patch("/pipeline-endpoints/{id}", response={200: EndpointOut, **WRITE_ERRORS})
-def update_endpoint(request, id: int, payload: EndpointPatch):
+def update_pipeline_endpoint(request, id: Id, payload: EndpointPatch):
     """Rename the endpoint and/or change its description (Admin)."""
     endpoint = _endpoint(request, id, Role.ADMIN)
     if payload.Name is not None:
@@ -246,14 +188,14 @@ def update_endpoint(request, id: int, payload: EndpointPatch):
 
 
 @router.get("/pipeline-endpoints/{id}/versions", response={200: VersionList, **READ_ERRORS})
-def list_versions(request, id: int):
+def list_endpoint_versions(request, id: Id):
     endpoint = _endpoint(request, id)
     versions = endpoint.versions.select_related("published_pipeline").order_by("number")
     return {"Items": [version_out(v) for v in versions]}
 
 
 @router.post("/pipeline-endpoints/{id}/versions", response={201: VersionOut, **WRITE_ERRORS})
-def add_version(request, id: int, payload: VersionIn):
+def add_endpoint_version(request, id: Id, payload: VersionIn):
     """Add a published pipeline as the next version (Contributor; SetDefault needs Admin)."""
     principal = request.auth
     endpoint = _endpoint(request, id, Role.ADMIN if payload.SetDefault else Role.CONTRIBUTOR)
@@ -265,7 +207,7 @@ def add_version(request, id: int, payload: VersionIn):
 @router.get(
     "/pipeline-endpoints/{id}/versions/{version}", response={200: VersionDetail, **READ_ERRORS}
 )
-def get_version(request, id: int, version: str):
+def get_endpoint_version(request, id: Id, version: str):
     """One version and its published pipeline; 404 lists the versions that exist."""
     chosen = _endpoint(request, id).get_version(version)
     return {
@@ -275,7 +217,7 @@ def get_version(request, id: int, version: str):
 
 
 @router.put("/pipeline-endpoints/{id}/default-version", response={200: EndpointOut, **WRITE_ERRORS})
-def set_default_version(request, id: int, payload: DefaultVersionIn):
+def set_default_version(request, id: Id, payload: DefaultVersionIn):
     """Make a version the default; an older one is a rollback (Admin)."""
     endpoint = _endpoint(request, id, Role.ADMIN)
     chosen = endpoint.set_default_version(payload.Version, by=request.auth.actor)
@@ -289,14 +231,14 @@ def _set_endpoint_status(request, id: int, enable: bool):
 
 
 @router.post("/pipeline-endpoints/{id}/disable", response={200: EndpointOut, **WRITE_ERRORS})
-def disable_endpoint(request, id: int):
-    """Archive the endpoint: it refuses new runs (Admin)."""
+def disable_pipeline_endpoint(request, id: Id):
+    """Disable the endpoint: it refuses new runs (Admin)."""
     return _set_endpoint_status(request, id, enable=False)
 
 
 @router.post("/pipeline-endpoints/{id}/enable", response={200: EndpointOut, **WRITE_ERRORS})
-def enable_endpoint(request, id: int):
-    """Bring an archived endpoint back (Admin)."""
+def enable_pipeline_endpoint(request, id: Id):
+    """Enable a disabled endpoint again (Admin)."""
     return _set_endpoint_status(request, id, enable=True)
 
 
@@ -305,7 +247,7 @@ def enable_endpoint(request, id: int):
     response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
-def submit_endpoint(request, id: int, payload: EndpointSubmitIn):
+def submit_to_endpoint(request, id: Id, payload: EndpointSubmitIn):
     """Run a version (default: the default version). 404 lists versions; 409 if disabled."""
     principal = request.auth
     # The usual case in one query: the endpoint with the version to run and its pipeline.

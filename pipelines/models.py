@@ -12,7 +12,10 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from studio.models import AuditEvent, StatusSwitch, Workspace
+from core.actors import actor_label, actor_user
+from core.errors import Conflict, InvalidInput
+from core.models import EntityStatus, StatusSwitch
+from studio.models import AuditEvent, Workspace
 
 
 class RunStatus(models.TextChoices):
@@ -31,6 +34,25 @@ class RunStatus(models.TextChoices):
     @classmethod
     def active(cls) -> set[str]:
         return {cls.NOT_STARTED, cls.QUEUED, cls.RUNNING, cls.CANCELING}
+
+
+class RunSource(models.TextChoices):
+    """Where a run came from."""
+
+    API = "API", "API"
+    SDK = "SDK", "SDK"
+    STUDIO = "Studio", "Studio"
+    SCHEDULE = "Schedule", "Schedule"
+    RESUBMIT = "Resubmit", "Resubmit"
+
+
+class MetricKind(models.TextChoices):
+    """What a step logged: a scalar, a list, a row of columns, or a tag."""
+
+    SCALAR = "scalar", "Scalar"
+    LIST = "list", "List"
+    ROW = "row", "Row"
+    TAG = "tag", "Tag"
 
 
 class Experiment(models.Model):
@@ -101,12 +123,10 @@ class Pipeline(models.Model):
         return self.name or f"Pipeline {self.pk}"
 
 
-class PublishedPipeline(StatusSwitch, models.Model):
+class PublishedPipeline(StatusSwitch):
     """An immutable snapshot of a pipeline with its own REST endpoint."""
 
-    class Status(models.TextChoices):
-        ACTIVE = "Active", "Active"
-        DISABLED = "Disabled", "Disabled"
+    audit_prefix = "published_pipeline"
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="published_pipelines"
@@ -114,7 +134,6 @@ class PublishedPipeline(StatusSwitch, models.Model):
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     version = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     graph = models.JSONField()
     continue_on_step_failure = models.BooleanField(default=False)
     source_pipeline = models.ForeignKey(
@@ -132,7 +151,6 @@ class PublishedPipeline(StatusSwitch, models.Model):
     )
     published_by_label = models.CharField(max_length=200, blank=True)
     published_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -140,17 +158,14 @@ class PublishedPipeline(StatusSwitch, models.Model):
             models.Index(fields=["workspace", "status", "-published_at"], name="published_ws_list"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=["Active", "Disabled"]), name="published_status_valid"
-            ),
+            EntityStatus.constraint("published_status_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}".strip()
 
-    @property
-    def is_active(self) -> bool:
-        return self.status == self.Status.ACTIVE
+    def record_event(self, action: str, by) -> None:
+        AuditEvent.record(self.workspace, by, action, self)
 
     @classmethod
     def publish_from(
@@ -167,10 +182,6 @@ class PublishedPipeline(StatusSwitch, models.Model):
 
         Raises ``InvalidInput`` naming the field when the name is blank or too long.
         """
-        from studio.rules import actor_label, actor_user
-
-        from .graph import InvalidInput
-
         name = (name or "").strip()
         problems = []
         if not name or len(name) > 255:
@@ -203,69 +214,19 @@ class PublishedPipeline(StatusSwitch, models.Model):
             )
         return published
 
-    def disable(self, *, by) -> None:
-        """Stop new runs of this published pipeline and hide it from lists (Admins only)."""
-        self._set_status(self.Status.DISABLED, "published_pipeline.disabled", by)
-
-    def enable(self, *, by) -> None:
-        """Let this published pipeline take runs again (Admins only)."""
-        self._set_status(self.Status.ACTIVE, "published_pipeline.enabled", by)
-
     def check_active(self) -> None:
         """Raise ``Conflict`` naming this published pipeline when it is disabled."""
-        from studio.rules import Conflict
-
         if not self.is_active:
             raise Conflict(
                 f"Published pipeline '{self}' (id {self.pk}) is disabled; "
                 "an Admin must enable it before it takes runs."
             )
 
-    def submit(
-        self,
-        *,
-        experiment_name: str,
-        parameter_assignments: dict | None = None,
-        by,
-        run_source: str = "API",
-        description: str = "",
-        endpoint=None,
-        endpoint_version: str = "",
-    ) -> PipelineRun:
-        """Start a run of this published pipeline with type-checked parameter assignments.
-
-        Raises ``Conflict`` when the pipeline is disabled and ``ParameterError`` naming each
-        unknown or ill-typed assignment. The engine creates the rows and dispatches the run.
-        """
-        from .engine import submit_run
-        from .graph import resolve_parameters
-
-        self.check_active()
-        parameters = resolve_parameters(self.graph, parameter_assignments)
-        return submit_run(
-            workspace=self.workspace,
-            graph=self.graph,
-            experiment_name=experiment_name,
-            parameters=parameters,
-            by=by,
-            run_source=run_source,
-            description=description,
-            published_pipeline=self,
-            pipeline_endpoint=endpoint,
-            endpoint_version=endpoint_version,
-            continue_on_step_failure=self.continue_on_step_failure,
-        )
-
 
 class PipelineRun(models.Model):
     """One execution of a pipeline."""
 
-    class Source(models.TextChoices):
-        API = "API", "API"
-        SDK = "SDK", "SDK"
-        STUDIO = "Studio", "Studio"
-        SCHEDULE = "Schedule", "Schedule"
-        RESUBMIT = "Resubmit", "Resubmit"
+    Source = RunSource
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
     experiment = models.ForeignKey(Experiment, on_delete=models.PROTECT, related_name="runs")
@@ -333,10 +294,8 @@ class PipelineRun(models.Model):
         Canceling until their worker has terminated their processes; the run ends Canceled.
 
         Canceling again while a cancel is in flight does nothing; a run that has already
-        ended raises ``studio.rules.Conflict``.
+        ended raises ``core.errors.Conflict``.
         """
-        from studio.rules import Conflict
-
         with transaction.atomic():
             run = PipelineRun.objects.select_for_update().get(pk=self.pk)
             if run.is_terminal:
@@ -417,11 +376,7 @@ class StepRun(models.Model):
 class Metric(models.Model):
     """A value logged by a step: a scalar, a list, a row, or a tag."""
 
-    class Kind(models.TextChoices):
-        SCALAR = "scalar", "Scalar"
-        LIST = "list", "List"
-        ROW = "row", "Row"
-        TAG = "tag", "Tag"
+    Kind = MetricKind
 
     run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="metrics")
     step_run = models.ForeignKey(

@@ -1,7 +1,7 @@
 """What every REST submit shares: the body, the 201 response, and ``Idempotency-Key``.
 
 Used by ``POST /published-pipelines/{id}/runs``, ``POST /pipeline-endpoints/{id}/runs``,
-``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (see DESIGN.md's contract).
+``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (the contract: README, "REST API").
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,11 +19,13 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from studio.api_errors import WRITE_ERRORS, ApiError, Error
-from studio.sql import fetch_one, load_joined, table
+from core.errors import InvalidInput, StudioError
+from core.sql import fetch_one, load_joined, table
+from studio.api_errors import WRITE_ERRORS, Error
+from studio.api_types import ParameterAssignments as AssignmentsType
 
-from .graph import InvalidInput
-from .models import Experiment, IdempotencyKey, PipelineRun
+from .models import Experiment, IdempotencyKey, PipelineRun, RunStatus
+from .models import RunSource as SourceType
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -49,6 +50,13 @@ IDEMPOTENCY_OPENAPI = {
 SUBMIT_ERRORS = {**WRITE_ERRORS, 422: Error}
 
 
+class IdempotencyKeyReused(StudioError):
+    """An ``Idempotency-Key`` sent again with another body (HTTP 422, as the IETF draft says)."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
 class SubmitIn(Schema):
     """The body of a submit to a published pipeline."""
 
@@ -57,11 +65,20 @@ class SubmitIn(Schema):
     ExperimentName: str = Field(
         ..., description="Groups the run; 1 to 255 characters, no control characters."
     )
-    ParameterAssignments: dict[str, Any] | None = Field(
+    ParameterAssignments: AssignmentsType | None = Field(
         None, description="Parameter values by name; missing ones take their defaults."
     )
-    RunSource: Literal["API", "SDK", "Studio", "Schedule"] = "API"
+    RunSource: SourceType = Field(
+        SourceType.API, description='Who asks; "Resubmit" is set by the studio only.'
+    )
     Description: str = Field("", max_length=10_000)
+
+    @field_validator("RunSource")
+    @classmethod
+    def _run_source(cls, value: SourceType) -> SourceType:
+        if value == SourceType.RESUBMIT:
+            raise ValueError("Resubmit is set by the studio on resubmitted runs")
+        return value
 
     @field_validator("ExperimentName")
     @classmethod
@@ -94,12 +111,12 @@ class SubmitOut(Schema):
     """The 201 response of every submit."""
 
     Id: str
-    Status: str
+    Status: RunStatus
     ExperimentName: str
     PipelineId: str | None
     PipelineEndpointId: str | None
     PipelineVersion: str | None
-    ParameterAssignments: dict[str, Any]
+    ParameterAssignments: AssignmentsType
     RunUrl: str
     CreatedTime: datetime
 
@@ -189,10 +206,10 @@ def _route_of(request) -> str:
 
 
 def _earlier_run(scope: dict, fingerprint: str, cutoff) -> PipelineRun | None:
-    """The run created with this key in ``scope`` since ``cutoff``, with its experiment; an
-    ApiError (422) when that request had another body. A key older than ``cutoff`` is
+    """The run created with this key in ``scope`` since ``cutoff``, with its experiment;
+    IdempotencyKeyReused when that request had another body. A key older than ``cutoff`` is
     deleted, so the key may be used again. Hand-written SQL, as the SDK sends a key with
-    every submit (see :mod:`studio.sql`)."""
+    every submit (see :mod:`core.sql`)."""
     keys, runs, experiments = table(IdempotencyKey), table(PipelineRun), table(Experiment)
     row = fetch_one(
         f"SELECT {keys.columns('k')}, {runs.columns('r')}, {experiments.columns('x')} "
@@ -208,9 +225,7 @@ def _earlier_run(scope: dict, fingerprint: str, cutoff) -> PipelineRun | None:
         IdempotencyKey.objects.filter(pk=found.pk).delete()
         return None
     if found.fingerprint != fingerprint:
-        raise ApiError(
-            422,
-            "idempotency_key_reused",
+        raise IdempotencyKeyReused(
             f"The Idempotency-Key {scope['key']!r} was already used with another request body "
             f"(run {run.pk}). Send a new key for a different request.",
             [{"field": IDEMPOTENCY_HEADER, "message": "already used with another body"}],

@@ -23,9 +23,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.params import local_url
+
 from .forms import SignInForm
 from .models import Identity, Role, Workspace
-from .params import local_url
 
 log = logging.getLogger(__name__)
 

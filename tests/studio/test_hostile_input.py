@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from core.params import TEXT_POSITION_MAX
 from studio.models import Membership, Role
-from studio.params import TEXT_POSITION_MAX
 
 pytestmark = pytest.mark.django_db
 
