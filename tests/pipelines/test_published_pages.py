@@ -164,7 +164,7 @@ def test_submit_form_refuses_what_a_process_cannot_be_given(
     client, team, studio_data, value, message
 ):
     published = studio_data.published("Limits", graph=graph({"count": 1, "label": "x"}))
-    url = reverse("endpoints:published_submit", args=[published.pk])
+    url = reverse("pipelines:published_submit", args=[published.pk])
     field = "p_label" if value.startswith("x") else "p_count"
     response = signed_in(client, team.contributor).post(
         url, {"experiment_name": "Exp", "p_count": "1", "p_label": "x", field: value}
