@@ -78,7 +78,8 @@ def _declare_errors(path: str, operation: dict) -> None:
     if "requestBody" in operation:
         statuses |= {"413", "415"}
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    responses = operation["responses"]
+    # ninja keys the declared responses by int: as JSON, 400 and "400" would be one key twice.
+    responses = operation["responses"] = {str(k): v for k, v in operation["responses"].items()}
     for status in sorted(statuses - set(responses)):
         responses[status] = {"description": ERROR_STATUSES[status], "content": error}
     for status, response in responses.items():
