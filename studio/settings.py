@@ -279,19 +279,26 @@ if not DEBUG:
     # The health check is plain HTTP from the load balancer, metrics from a local scraper.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
-# Sign-in throttling counts failures in the cache, so every web process must share it:
-# Redis with CACHE_URL, otherwise a table of the database (created by studio's migrations),
-# which needs no server. A per-process memory cache would let each process count alone.
+# Sign-in throttling counts failures in the "signin" cache, which every web process must
+# share: Redis with CACHE_URL, otherwise a table of the database (created by studio's
+# migrations), which needs no server. The default cache (submit counters for /metrics) stays
+# in memory without CACHE_URL, so the submit path does not write the database cache.
 CACHE_TABLE = "studio_cache"
+_REDIS_CACHE = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": os.environ.get("CACHE_URL", ""),
+}
 CACHES = {
     "default": (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["CACHE_URL"],
-        }
+        _REDIS_CACHE
+        if os.environ.get("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    ),
+    "signin": (
+        _REDIS_CACHE
         if os.environ.get("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
-    )
+    ),
 }
 
 # LOG_FORMAT=json: one JSON object per line; Celery then keeps this configuration instead

@@ -5,12 +5,14 @@ import sys
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
 
 from studio.models import AuditEvent, UserSession
 from tests.fixtures.people import PASSWORD
 from tests.fixtures.worker import worker_environment
+
+cache = caches["signin"]
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
