@@ -118,7 +118,7 @@ def objects(studio):
 
 def existing(objects: dict, route: str, name: str) -> str:
     """The id or name of something that exists for argument ``name`` of ``route``."""
-    choices = objects[name]
+    choices = objects.get(name, {"": "x"})
     noun = next((word for word in route.split("/") if word in choices), "")
     return str(choices.get(noun, next(iter(choices.values()))))
 
