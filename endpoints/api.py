@@ -19,6 +19,7 @@ from pipelines.models import PublishedPipeline
 from pipelines.schemas import PublishedOut, StatusChangeIn, published_out, status_change_out
 from pipelines.submission import (
     IDEMPOTENCY_OPENAPI,
+    SUBMIT_ERRORS,
     EndpointSubmitIn,
     SubmitOut,
     submit_once,
@@ -251,7 +252,7 @@ def enable_pipeline_endpoint(request, id: Id, change: StatusChangeIn | None = No
 
 @router.post(
     "/pipeline-endpoints/{id}/runs",
-    response={201: SubmitOut, **WRITE_ERRORS},
+    response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def submit_to_endpoint(request, id: Id, payload: EndpointSubmitIn):
