@@ -5,9 +5,29 @@ row lock before acting. Control tasks go to the "studio" queue, steps to the que
 by their compute target.
 """
 
-from celery import shared_task
+import logging
 
-from pipelines import engine, runner, scheduler
+from celery import shared_task
+from celery.signals import worker_init
+
+from pipelines import engine, runner, scheduler, step_isolation, step_processes
+
+logger = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def isolate_steps(**_kwargs) -> None:
+    """At worker start: close this process's /proc entries, take others' permissions off the
+    server's files, kill what steps of a killed worker left, and say loudly what this worker
+    cannot do to keep steps away from the server."""
+    step_processes.make_non_dumpable()
+    step_isolation.secure_server_folders()
+    account = step_isolation.step_account()
+    if account is not None:
+        step_processes.kill_leftovers(account.uid)
+        logger.info("Steps run as %s (uid %d).", account.name, account.uid)
+    for warning in step_isolation.isolation_warnings():
+        logger.warning("!!! %s", warning)
 
 
 @shared_task(name="pipelines.tasks.run_step", acks_late=True, bind=True)

@@ -78,6 +78,7 @@ def _register_routers() -> None:
     from endpoints.api import published_router
     from endpoints.api import router as endpoints_router
     from pipelines.api import router as pipelines_router
+    from pipelines.execution_api import router as execution_router
     from pipelines.runs_api import router as runs_router
 
     from .api_tokens import router as tokens_router
@@ -88,6 +89,7 @@ def _register_routers() -> None:
     api.add_router("", published_router)
     api.add_router("", endpoints_router)
     api.add_router("", tokens_router)
+    api.add_router("", execution_router)
 
 
 _register_routers()
