@@ -126,12 +126,14 @@ def _reap(pid: int, timeout: float = 2.0) -> None:
 
 
 def _stat(pid: int) -> tuple[int, int] | None:
-    """``(uid, parent pid)`` of a process, or None when it is gone."""
+    """``(uid, parent pid)`` of a live process, or None when it is gone or a zombie."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    if fields.get("State", "").strip().startswith(("Z", "X")):
+        return None
     try:
         return int(fields["Uid"].split()[0]), int(fields["PPid"])
     except (KeyError, ValueError, IndexError):
