@@ -178,8 +178,8 @@ def sandboxed(command: list[str], workdir: Path) -> list[str]:
     package = SDK_PATH / "pipelines"
     for path in (package / "__init__.py", package / "sdk"):
         argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir / "cwd"), "--"]
-    return argv + command
+    argv += ["--bind", str(workdir), str(workdir), "--remount-ro", "/"]
+    return [*argv, "--chdir", str(workdir / "cwd"), "--", *command]
 
 
 def link_sources(snapshot: Path, target: Path) -> None:
