@@ -34,9 +34,12 @@ class Command(BaseCommand):
             "beat": tool("celery", "-A", "studio", "beat", "--loglevel", "INFO",
                          "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME),
         }  # fmt: skip
+        # Steps log metrics through this web server, with their run token.
+        step_api = settings.STUDIO_STEP_API_URL or f"http://{bind}"
         processes = {}
         for name, command in commands.items():
-            processes[name] = subprocess.Popen(command, start_new_session=True)
+            env = {**os.environ, "STUDIO_STEP_API_URL": step_api}
+            processes[name] = subprocess.Popen(command, start_new_session=True, env=env)
             self.stdout.write(f"started {name} (pid {processes[name].pid})")
         self.stdout.write(
             self.style.SUCCESS(f"Pipeline Studio is up at http://{bind}/ - Ctrl-C stops it.")
