@@ -1,7 +1,12 @@
 # Production image for Pipeline Studio. The same image runs each role:
 #   web:    (default) gunicorn studio.wsgi
-#   worker: celery -A studio worker -Q studio,cpu --concurrency 4
+#   worker: celery -A studio worker -Q studio,cpu --concurrency 4   (as root: see below)
 #   beat:   celery -A studio beat
+# The worker runs as root only to start each step as the unprivileged studio-step account
+# (STUDIO_STEP_USER), optionally inside bubblewrap (STUDIO_STEP_SANDBOX=bwrap; the worker
+# container then needs --security-opt seccomp=unconfined or a profile allowing user
+# namespaces). studio-step is in no group of the server's, so the files the server keeps
+# (umask 007, group studio) are closed to step code.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,7 +16,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STUDIO_VAR_DIR=/var/lib/studio \
     STATIC_ROOT=/app/staticfiles
 
-RUN groupadd --system studio && useradd --system --gid studio --home /app studio
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system studio && useradd --system --gid studio --home /app studio \
+    && useradd --system --user-group --no-create-home --shell /usr/sbin/nologin studio-step
 WORKDIR /app
 
 COPY requirements.txt .
@@ -19,8 +27,12 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # collectstatic needs settings to import; a throwaway key is enough for that one command.
+# The settings set umask 007; static files must stay readable by the studio user. The data
+# folder is the studio group's, with setgid so files a root worker writes stay in that group.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
-    && mkdir -p /var/lib/studio && chown -R studio:studio /var/lib/studio
+    && chmod -R a+rX /app \
+    && mkdir -p /var/lib/studio && chown -R studio:studio /var/lib/studio \
+    && chmod 2771 /var/lib/studio
 
 USER studio
 EXPOSE 8000
