@@ -14,8 +14,10 @@ import codecs
 import hashlib
 import logging
 import os
+import posixpath
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -41,7 +43,7 @@ from pipelines.step_isolation import (
     sandboxed,
     work_root,
 )
-from pipelines.step_processes import become_step_reaper, children, die_with_worker, kill_descendants
+from pipelines.step_processes import children, die_with_worker, kill_descendants
 from pipelines.step_tokens import issue_step_token
 
 logger = logging.getLogger(__name__)
@@ -50,11 +52,11 @@ FLUSH_SECONDS = 0.5
 KILL_GRACE_SECONDS = 3
 
 
-def file_digest(path: Path) -> str:
+def file_digest(handle) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    handle.seek(0)
     return digest.hexdigest()
 
 
@@ -62,26 +64,39 @@ def save_output(folder: Path, prefix: str) -> dict:
     """Store the regular files under ``folder`` (links are skipped) below ``prefix``;
     returns ``{"path", "files", "digest", "size"}`` for StepRun.outputs.
 
-    Called once every process of the step is dead; the folder (which the step owned) must
-    still be a folder of its work folder, not a link the step put in its place.
+    The folder belonged to the step account, which other steps may still use: it is walked
+    through directory descriptors and files are opened without following links, so nothing
+    swapped in for a file or folder meanwhile can make the worker read outside it.
     """
-    if folder.resolve() != folder.parent.resolve() / folder.name or folder.parent.is_symlink():
-        raise ValueError(f"The output folder {folder.name!r} was replaced by a link.")
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        parent = os.open(folder.parent, flags | os.O_DIRECTORY)
+    except OSError as error:
+        raise ValueError(f"The output folders were replaced ({error.strerror}).") from None
     files, lines, size = [], [], 0
-    for root, _dirs, names in os.walk(folder):
-        for name in sorted(names):
-            path = Path(root) / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            relative = path.relative_to(folder).as_posix()
-            key = f"{prefix}/{relative}"
-            if default_storage.exists(key):
-                default_storage.delete(key)
-            with path.open("rb") as handle:
-                default_storage.save(key, File(handle, name=name))
-            files.append(relative)
-            lines.append(f"{relative}\0{file_digest(path)}\n")
-            size += path.stat().st_size
+    try:
+        if not stat.S_ISDIR(os.stat(folder.name, dir_fd=parent, follow_symlinks=False).st_mode):
+            raise ValueError(f"The output folder {folder.name!r} was replaced by a link.")
+        for root, _dirs, names, root_fd in os.fwalk(folder.name, dir_fd=parent):
+            for name in sorted(names):
+                try:
+                    fd = os.open(name, flags, dir_fd=root_fd)
+                except OSError:  # a link (ELOOP) or gone
+                    continue
+                with os.fdopen(fd, "rb") as handle:
+                    info = os.fstat(fd)
+                    if not stat.S_ISREG(info.st_mode):
+                        continue
+                    relative = posixpath.relpath(posixpath.join(root, name), folder.name)
+                    key = f"{prefix}/{relative}"
+                    lines.append(f"{relative}\0{file_digest(handle)}\n")
+                    if default_storage.exists(key):
+                        default_storage.delete(key)
+                    default_storage.save(key, File(handle, name=name))
+                files.append(relative)
+                size += info.st_size
+    finally:
+        os.close(parent)
     digest = hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
     return {"path": prefix, "files": sorted(files), "digest": digest, "size": size}
 
@@ -279,7 +294,6 @@ class StepExecution:
 
     def execute(self) -> StepRun | None:
         script = self.prepare()
-        become_step_reaper()
         spared = children(os.getpid())  # a beat or pool process of a solo worker
         process = subprocess.Popen(
             sandboxed([sys.executable, str(script), *self.step.argv[1:]], self.workdir),

@@ -34,6 +34,8 @@ def isolate_steps(**_kwargs) -> None:
 def run_step(self, step_run_id: int, attempt: int) -> None:
     """Run one attempt of one step on this worker, then the steps after it that became
     ready for the same compute target (no broker round trip between them)."""
+    if not self.request.is_eager:  # a worker's process, not a caller running it inline
+        step_processes.become_step_reaper()
     runner.execute_step(step_run_id, attempt, worker=self.request.hostname or "")
 
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from pipelines.models import RunStatus
+from pipelines.runner import save_output
 from pipelines.sdk import Experiment, Pipeline, PipelineData, PythonScriptStep, Workspace
 from studio.models import ApiToken, Role
 from tests.fixtures.worker import wait_for_run
@@ -205,3 +206,27 @@ def test_a_step_of_workspace_b_reaches_nothing_of_the_server_or_of_workspace_a(
     assert environment["STUDIO_STEP_TOKEN"].startswith("pss_")
     assert metrics == {"probes": len(results), "consumed": len(results)}
     assert summary == f"{len(results)} probes".encode()
+
+
+def test_output_folders_replaced_by_links_are_refused_and_links_inside_skipped(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text(A_SECRET)
+    outputs = tmp_path / "work" / "outputs"
+    (outputs / "real" / "sub").mkdir(parents=True)
+    (outputs / "real" / "ok.txt").write_text("ok")
+    (outputs / "real" / "sub" / "deep.txt").write_text("deep")
+    (outputs / "real" / "linked-folder").symlink_to(elsewhere)
+    (outputs / "real" / "linked-file").symlink_to(elsewhere / "secret.txt")
+    (outputs / "swapped").symlink_to(elsewhere)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "outputs").symlink_to(outputs)
+
+    assert save_output(outputs / "real", "p")["files"] == ["ok.txt", "sub/deep.txt"]
+    with pytest.raises(ValueError, match="replaced"):
+        save_output(outputs / "swapped", "q")
+    with pytest.raises(ValueError, match="replaced"):
+        save_output(tmp_path / "other" / "outputs" / "real", "r")
+    stored = sorted(p.name for p in settings.MEDIA_ROOT.rglob("*") if p.is_file())
+    assert stored == ["deep.txt", "ok.txt"]
