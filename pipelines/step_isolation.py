@@ -18,6 +18,7 @@ import functools
 import logging
 import os
 import pwd
+import py_compile
 import shutil
 import stat
 import subprocess
@@ -211,6 +212,20 @@ def hand_over(workdir: Path) -> None:
             for name in files:
                 os.lchown(os.path.join(root, name), account.uid, account.gid)
     os.chmod(workdir, 0o700)
+
+
+def share_sdk_bytecode() -> None:
+    """Compile the SDK for the step account: the server's umask leaves the __pycache__ it
+    writes closed to others, and every step would compile the SDK again."""
+    package = SDK_PATH / "pipelines"
+    for source in (package / "__init__.py", *sorted((package / "sdk").glob("*.py"))):
+        try:
+            compiled = Path(py_compile.compile(str(source), doraise=True))
+            os.chmod(compiled.parent, 0o755)
+            os.chmod(compiled, 0o644)
+        except (OSError, py_compile.PyCompileError) as error:
+            logger.warning("Steps will compile the SDK each time: %s", error)
+            return
 
 
 def _set_other_bits(path: Path, bits: int) -> None:

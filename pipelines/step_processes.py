@@ -8,8 +8,9 @@ worker kills every process below it that the step started (:func:`kill_descendan
 A worker killed outright cannot do that; what its steps left running is then an orphan of
 init owned by the step account, and the next worker to start on the machine kills it
 (:func:`kill_leftovers`). Only worker processes become subreapers (not a process running a
-step inline, such as ``seed_demo``), so that orphans of a dead worker do reach init. The worker processes are also made non-dumpable, so that their
-``/proc`` entries (``environ``, ``mem``) are closed even to a process of the same user.
+step inline, such as ``seed_demo``), so that orphans of a dead worker do reach init. The
+worker processes are also made non-dumpable, so that their ``/proc`` entries (``environ``,
+``mem``) are closed even to a process of the same user.
 """
 
 from __future__ import annotations

@@ -18,10 +18,11 @@ logger = logging.getLogger(__name__)
 @worker_init.connect
 def isolate_steps(**_kwargs) -> None:
     """At worker start: close this process's /proc entries, take others' permissions off the
-    server's files, kill what steps of a killed worker left, and say loudly what this worker
-    cannot do to keep steps away from the server."""
+    server's files, let steps read the SDK's bytecode, kill what steps of a killed worker
+    left, and say loudly what this worker cannot do to keep steps away from the server."""
     step_processes.make_non_dumpable()
     step_isolation.secure_server_folders()
+    step_isolation.share_sdk_bytecode()
     account = step_isolation.step_account()
     if account is not None:
         step_processes.kill_leftovers(account.uid)
