@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 @worker_init.connect
-def isolate_steps(**_kwargs) -> None:
+def isolate_steps(sender=None, **_kwargs) -> None:
     """At worker start: close this process's /proc entries, take others' permissions off the
     server's files, let steps read the SDK's bytecode, kill what steps of a killed worker
     left, and say loudly what this worker cannot do to keep steps away from the server."""
@@ -27,7 +27,14 @@ def isolate_steps(**_kwargs) -> None:
     if account is not None:
         step_processes.kill_leftovers(account.uid)
         logger.info("Steps run as %s (uid %d).", account.name, account.uid)
-    for warning in step_isolation.isolation_warnings():
+    warnings = step_isolation.isolation_warnings()
+    pool = str(getattr(sender, "pool_cls", "") or "prefork")
+    if not any(kind in pool.lower() for kind in ("prefork", "solo")):
+        warnings.append(
+            f"The {pool} pool runs several steps in one process: when one ends, what the "
+            "others started in other sessions may be killed with it. Use prefork or solo."
+        )
+    for warning in warnings:
         logger.warning("!!! %s", warning)
 
 
