@@ -12,8 +12,9 @@ from typing import Any
 from ninja import Router, Schema, Status
 from ninja.security import HttpBearer
 
+from core.errors import ApiError
 from studio.api_body import RowId
-from studio.api_errors import WRITE_ERRORS, ApiError
+from studio.api_errors import WRITE_ERRORS
 
 from .metrics import record_metrics
 from .step_tokens import step_for_token

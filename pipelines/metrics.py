@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from pipelines.graph import InvalidInput
+from core.errors import InvalidInput
 from pipelines.models import Metric, StepRun
 
 MAX_VALUE_BYTES = 64 * 1024

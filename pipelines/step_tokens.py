@@ -14,8 +14,8 @@ import hashlib
 import hmac
 import secrets
 
+from core.sql import MAX_ID
 from pipelines.models import RunStatus, StepRun
-from studio.rules import MAX_ID
 
 PREFIX = "pss_"
 MAX_ATTEMPT = 32767  # StepRun.attempts is a small integer
