@@ -7,16 +7,15 @@ that attempt is Running and nowhere else; API tokens are not accepted here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ninja import Router, Schema, Status
 from ninja.security import HttpBearer
 
 from core.errors import ApiError
-from studio.api_body import RowId
 from studio.api_errors import WRITE_ERRORS
+from studio.api_types import Id, MetricValue
 
 from .metrics import record_metrics
+from .models import MetricKind
 from .step_tokens import step_for_token
 
 
@@ -32,8 +31,8 @@ router = Router(tags=["execution"], auth=StepTokenAuth())
 
 class MetricIn(Schema):
     Name: str
-    Kind: str = "scalar"
-    Value: Any = None
+    Kind: MetricKind = MetricKind.SCALAR
+    Value: MetricValue = None
 
 
 class MetricsIn(Schema):
@@ -49,11 +48,11 @@ class MetricsStored(Schema):
     response={201: MetricsStored, **WRITE_ERRORS},
     summary="Log metrics of the running step (run token only)",
 )
-def log_metrics(request, id: RowId, body: MetricsIn):
+def log_step_metrics(request, id: Id, body: MetricsIn):
     """Store metrics of the step run that holds the run token (``scalar``, ``list``, ``row``
     or ``tag``); all or none. Only while the step runs."""
     step = request.auth
     if step.pk != id:
         raise ApiError(404, "not_found", f"Step run {id} is not the step run of this token.")
-    items = [(metric.Name, metric.Kind, metric.Value) for metric in body.Metrics]
+    items = [(metric.Name, str(metric.Kind), metric.Value) for metric in body.Metrics]
     return Status(201, {"Stored": record_metrics(step, items)})

@@ -131,7 +131,7 @@ def test_forged_tokens_are_refused(client, crew, token):
         ({"Metrics": [{"Value": 1}]}, None, "Metrics.0.Name"),
         ({"Metrics": [{"Name": "", "Value": 1}]}, None, "Metrics[0]"),
         ({"Metrics": [{"Name": "x" * 256, "Value": 1}]}, None, "Metrics[0]"),
-        ({"Metrics": [{"Name": "a", "Kind": "image", "Value": 1}]}, None, "Metrics[0]"),
+        ({"Metrics": [{"Name": "a", "Kind": "image", "Value": 1}]}, None, "Metrics.0.Kind"),
         (
             {"Metrics": [{"Name": "ok", "Value": 1}, {"Name": "a", "Value": "x" * 70000}]},
             None,
