@@ -51,11 +51,11 @@ PROBE = """
     def readable_environs():
         found = {}
         for entry in pathlib.Path("/proc").iterdir():
-            if entry.name.isdigit() and entry.stat().st_uid != os.getuid():
-                try:
+            try:  # processes come and go while we look
+                if entry.name.isdigit() and entry.stat().st_uid != os.getuid():
                     found[entry.name] = read(entry / "environ")
-                except OSError:
-                    pass
+            except OSError:
+                pass
         return found
 
     def query(path, sql):
