@@ -51,7 +51,8 @@ def test_a_sandboxed_step_sees_only_its_own_folder(worker_factory, crew, tmp_pat
         "/home",
         "/var",
     ]
-    assert all(Path(path).exists() for path in hidden)  # on the host
+    hidden = [path for path in hidden if Path(path).exists()]  # on the host (SQLite: db)
+    assert len(hidden) >= 6
     run = submit(
         crew,
         [
