@@ -17,7 +17,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DEBUG=0 \
     STUDIO_VAR_DIR=/var/lib/studio \
     STATIC_ROOT=/app/staticfiles \
-    HOME=/home/studio
+    HOME=/home/studio \
+    STUDIO_SDK_WHEEL_DIR=/app/sdk-wheels
 
 RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap \
     && rm -rf /var/lib/apt/lists/* \
@@ -29,10 +30,13 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# collectstatic needs settings to import; a throwaway key is enough for that one command.
-# The settings set umask 007; static files must stay readable by the studio user. The data
-# folder is the studio group's, with setgid so files a root worker writes stay in that group.
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+# collectstatic and build_sdk (the SDK wheel served at /sdk/; the code folder is read-only at run
+# time) need settings to import; a throwaway key is enough for those two commands. The
+# settings set umask 007; the code and static files must stay readable by the studio user and
+# the step account. The data folder is the studio group's, with setgid so files a root worker
+# writes stay in that group.
+RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
+    && SECRET_KEY=build-only python manage.py build_sdk \
     && chmod -R a+rX /app \
     && mkdir -p /var/lib/studio && chown -R studio:studio /var/lib/studio \
     && chmod 2771 /var/lib/studio

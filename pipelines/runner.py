@@ -36,7 +36,6 @@ from pipelines.models import RunStatus, SourceSnapshot, StepRun
 from pipelines.scheduler import claim_step, complete_step
 from pipelines.snapshots import unpacked_snapshot
 from pipelines.step_isolation import (
-    SDK_PATH,
     hand_over,
     launch_options,
     link_sources,
@@ -238,7 +237,7 @@ class StepExecution:
             "LANG": "C.UTF-8",
             "HOME": str(self.workdir / "cwd"),
             "TMPDIR": str(self.workdir / "tmp"),
-            "PYTHONPATH": str(SDK_PATH),
+            "PYTHONPATH": str(settings.SDK_SRC),
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
             "STUDIO_RUN_ID": str(self.run.pk),

@@ -30,7 +30,6 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-SDK_PATH = Path(__file__).resolve().parent.parent  # makes ``pipelines.sdk`` importable
 # What a sandboxed step sees of the host besides its work folder: the system's programs and
 # libraries, the Python installation, and the /etc files name lookups and TLS need.
 SANDBOX_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
@@ -121,7 +120,7 @@ def interpreter_problem() -> str | None:
             capture_output=True,
             text=True,
             cwd="/",
-            env={"PYTHONPATH": str(SDK_PATH), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            env={"PYTHONPATH": str(settings.SDK_SRC), "PATH": os.environ.get("PATH", "/bin")},
             **launch_options(),
         )
         failure = probe.stderr.strip()[-300:] if probe.returncode else ""
@@ -176,9 +175,7 @@ def sandboxed(command: list[str], workdir: Path) -> list[str]:
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
         if not prefix.startswith("/usr/"):
             argv += ["--ro-bind", prefix, prefix]
-    package = SDK_PATH / "pipelines"
-    for path in (package / "__init__.py", package / "sdk"):
-        argv += ["--ro-bind", str(path), str(path)]
+    argv += ["--ro-bind", str(settings.SDK_SRC), str(settings.SDK_SRC)]
     argv += ["--bind", str(workdir), str(workdir), "--remount-ro", "/"]
     return [*argv, "--chdir", str(workdir / "cwd"), "--", *command]
 
@@ -217,8 +214,7 @@ def hand_over(workdir: Path) -> None:
 def share_sdk_bytecode() -> None:
     """Compile the SDK for the step account: the server's umask leaves the __pycache__ it
     writes closed to others, and every step would compile the SDK again."""
-    package = SDK_PATH / "pipelines"
-    for source in (package / "__init__.py", *sorted((package / "sdk").glob("*.py"))):
+    for source in sorted((settings.SDK_SRC / "pipelines" / "sdk").glob("*.py")):
         try:
             compiled = Path(py_compile.compile(str(source), doraise=True))
             os.chmod(compiled.parent, 0o755)
