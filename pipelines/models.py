@@ -403,13 +403,19 @@ class IdempotencyKey(models.Model):
 
     # Who sent it: "token:<id>" or "user:<id>"; the same key from another caller is another key.
     principal = models.CharField(max_length=64)
+    # Where it was sent: the submit route with its ids (see pipelines.submission).
+    route = models.CharField(max_length=255, default="")
     key = models.CharField(max_length=255)
+    # sha256 of the request body: the same key with another body is refused.
+    fingerprint = models.CharField(max_length=64, default="")
     run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_key_unique")
+            models.UniqueConstraint(
+                fields=["principal", "route", "key"], name="idempotency_key_unique_per_route"
+            )
         ]
 
     def __str__(self) -> str:

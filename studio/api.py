@@ -79,7 +79,12 @@ def _declare_errors(path: str, operation: dict) -> None:
     if "requestBody" in operation:
         statuses |= {"413", "415"}
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    responses = operation["responses"]
+    # ninja keys responses by int, openapi_extra by str: one key per status, or the JSON
+    # document would hold a status twice (which Swagger UI refuses to parse).
+    responses = {}
+    for status, response in sorted(operation["responses"].items(), key=lambda item: str(item[0])):
+        responses.setdefault(str(status), {}).update(response)
+    operation["responses"] = responses
     for status in sorted(statuses - set(responses)):
         responses[status] = {"description": ERROR_STATUSES[status], "content": error}
     for status, response in responses.items():
