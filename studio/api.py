@@ -15,6 +15,7 @@ from ninja import NinjaAPI, Router, Schema
 
 from endpoints.api import router as endpoints_router
 from pipelines.api import router as pipelines_router
+from pipelines.execution_api import router as execution_router
 from pipelines.published_api import router as published_router
 from pipelines.runs_api import router as runs_router
 from schedules.api import router as schedules_router
@@ -186,6 +187,7 @@ api.add_router("", published_router)
 api.add_router("", endpoints_router)
 api.add_router("", tokens_router)
 api.add_router("", schedules_router)
+api.add_router("", execution_router)
 
 
 @csrf_exempt

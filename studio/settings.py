@@ -17,6 +17,11 @@ from kombu import Exchange, Queue
 BASE_DIR = Path(__file__).resolve().parent.parent
 # A relative STUDIO_VAR_DIR is taken from the project folder, wherever the command starts.
 VAR_DIR = (BASE_DIR / os.environ.get("STUDIO_VAR_DIR", "var")).resolve()
+# Everything the server writes (database and broker files, media, work folders, logs, keys) is
+# for its own user and group only: step code runs as another account (STUDIO_STEP_USER) that
+# must read none of it. The group is kept so that web and worker containers running as different
+# users of one group can share a volume (see the Dockerfile).
+os.umask(0o007)
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # The SDK's source folder (its own distribution, sdk/): step scripts get it alone as PYTHONPATH,
@@ -240,6 +245,18 @@ STUDIO_MAX_LOG_BYTES = int(os.environ.get("STUDIO_MAX_LOG_BYTES", 5 * 1024 * 102
 # Seconds between beat's passes: dispatcher, reaper and due schedules (studio/celery.py reads
 # the same variable to build the beat schedule).
 STUDIO_SCHEDULER_INTERVAL = float(os.environ.get("STUDIO_SCHEDULER_INTERVAL", "10"))
+# Step isolation (see the README's "Security model"). Steps run as this account when the
+# worker is root; empty: as the worker's own user (the worker warns loudly at start).
+STUDIO_STEP_USER = os.environ.get("STUDIO_STEP_USER", "studio-step")
+# "bwrap": each step in its own bubblewrap sandbox (mount, pid, ipc namespaces) that sees only
+# its work folder, the Python installation and a few files of /etc; empty: no sandbox.
+STUDIO_STEP_SANDBOX = os.environ.get("STUDIO_STEP_SANDBOX", "").strip().lower()
+if STUDIO_STEP_SANDBOX not in ("", "bwrap"):
+    raise ImproperlyConfigured(
+        f"STUDIO_STEP_SANDBOX={STUDIO_STEP_SANDBOX!r}: use 'bwrap' or leave it empty."
+    )
+# The address steps use to reach the studio's execution API (metrics) with their run token.
+STUDIO_STEP_API_URL = (os.environ.get("STUDIO_STEP_API_URL") or STUDIO_BASE_URL).rstrip("/")
 
 # --- Celery -----------------------------------------------------------------
 # An empty variable counts as unset, like DATABASE_URL.

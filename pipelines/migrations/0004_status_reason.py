@@ -8,7 +8,7 @@ from core.sql import sqlite_renames_check_triggers_again, sqlite_renames_skip_tr
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipelines', '0002_idempotency_key_per_route'),
+        ('pipelines', '0003_steprun_token_hash'),
     ]
 
     operations = [
