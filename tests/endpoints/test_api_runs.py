@@ -68,7 +68,6 @@ def test_runs_can_be_filtered_by_time(api, studio, tokens, many_runs):
     assert ids(before) == [str(r.pk) for r in reversed([studio.run, *many_runs[:3]])]
 
 
-
 def test_resubmit_of_a_run_of_a_disabled_published_pipeline_is_409_and_starts_nothing(
     api, studio, tokens
 ):
@@ -79,6 +78,7 @@ def test_resubmit_of_a_run_of_a_disabled_published_pipeline_is_409_and_starts_no
     assert response.json()["error"]["code"] == "conflict"
     assert "is disabled" in response.json()["error"]["message"]
     assert sorted(PipelineRun.objects.values_list("pk", flat=True)) == before
+
 
 @pytest.mark.parametrize(
     "query, field",
