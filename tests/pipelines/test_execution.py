@@ -1,7 +1,6 @@
 """Steps really run on a Celery worker subprocess: order, arguments, logs, failures, cancel."""
 
 import json
-import time
 
 import pytest
 from django.core.files.storage import default_storage
@@ -38,9 +37,11 @@ SCRIPTS = {
         time.sleep(300)
     """,
     "chatty.py": """
-        import time
+        import pathlib, sys, time
         print("first line", flush=True)
-        time.sleep(4)
+        go = pathlib.Path(sys.argv[1])
+        while not go.exists():  # the test says when, once it has seen the first line
+            time.sleep(0.05)
         print("second line", flush=True)
     """,
     "metrics.py": """
@@ -209,15 +210,15 @@ def test_cancel_terminates_a_long_step_and_cancels_the_rest(celery_worker, crew,
     assert AuditEvent.objects.filter(action="run.canceled", object_id=str(run.pk)).exists()
 
 
-def test_log_is_visible_while_the_step_runs(celery_worker, crew, snap):
-    run = submit(crew, [step("chatty", snap, "chatty.py")])
+def test_log_is_visible_while_the_step_runs(celery_worker, crew, snap, tmp_path):
+    go = tmp_path / "go"
+    run = submit(crew, [step("chatty", snap, "chatty.py", [str(go)])])
     chatty = run.steps.get()
-    wait_for(chatty, lambda s: s.status == RunStatus.RUNNING, timeout=30, what="Running")
-    seen_at = time.monotonic()
-    wait_for(chatty, lambda s: "first line" in s.log, timeout=3, what="the first line")
+    # The step cannot end before ``go`` exists: its first line must reach the log meanwhile.
+    wait_for(chatty, lambda s: "first line" in s.log, timeout=60, what="the first line")
     assert chatty.status == RunStatus.RUNNING and "second line" not in chatty.log
-    assert time.monotonic() - seen_at < 2.5
-    wait_for_run(run, timeout=30)
+    go.touch()
+    wait_for_run(run, timeout=60)
     chatty.refresh_from_db()
     assert "second line" in chatty.log and chatty.exit_code == 0
 
@@ -246,14 +247,13 @@ def test_steps_for_the_gpu_target_wait_for_a_gpu_worker(celery_worker, worker_fa
         ],
     )
     on_gpu = run.steps.get(name="on_gpu")
-    wait_for(on_gpu, lambda s: s.status == RunStatus.QUEUED, timeout=30, what="Queued")
-    time.sleep(2)
-    on_gpu.refresh_from_db()
-    assert on_gpu.status == RunStatus.QUEUED  # the cpu worker does not take it
+    wait_for(on_gpu, lambda s: s.status == RunStatus.QUEUED, timeout=60, what="Queued")
     gpu = worker_factory("gpu")
     wait_for_run(run, timeout=60)
     on_gpu.refresh_from_db()
-    assert run.status == RunStatus.FINISHED and on_gpu.worker.startswith(gpu.name)
+    # Run once, by the gpu worker: had the cpu worker taken it, its name would be here.
+    assert run.status == RunStatus.FINISHED and on_gpu.attempts == 1
+    assert on_gpu.worker.startswith(gpu.name)
 
 
 def test_outputs_are_stored_without_links_out(celery_worker, crew, snap):
