@@ -19,6 +19,19 @@ SCRIPTS = {
         time.sleep(float(sys.argv[1]))
         print("end", flush=True)
     """,
+    "meet.py": """
+        import pathlib, sys, time
+        here, me, other = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+        (here / me).touch()
+        print("start", flush=True)
+        for _ in range(1200):  # two minutes at most
+            if (here / other).exists():
+                break
+            time.sleep(0.1)
+        else:
+            raise SystemExit(f"{other} never ran while {me} did")
+        print("end", flush=True)
+    """,
     "argv.py": """
         import json, pathlib, sys
         out = pathlib.Path(sys.argv[1])
@@ -69,20 +82,21 @@ def snap(crew, tmp_path):
     return make_snapshot(crew.workspace, tmp_path, SCRIPTS)
 
 
-def test_independent_branches_run_at_the_same_time(celery_worker, crew, snap):
+def test_independent_branches_run_at_the_same_time(celery_worker, crew, snap, tmp_path):
+    # Each branch waits until the other has started: they finish only if both run at once.
+    here = str(tmp_path)
     run = submit(
         crew,
         [
-            step("left", snap, "sleep.py", ["2"]),
-            step("right", snap, "sleep.py", ["2"]),
+            step("left", snap, "meet.py", [here, "left", "right"]),
+            step("right", snap, "meet.py", [here, "right", "left"]),
             step("join", snap, "sleep.py", ["0"], run_after=["left", "right"]),
         ],
     )
-    wait_for_run(run, timeout=60)
+    wait_for_run(run, timeout=180)
     assert run.status == RunStatus.FINISHED, run.error
     steps = {s.name: s for s in run.steps.all()}
     left, right, join = steps["left"], steps["right"], steps["join"]
-    assert max(left.started_at, right.started_at) < min(left.finished_at, right.finished_at)
     assert join.started_at >= max(left.finished_at, right.finished_at)
     assert "start" in left.log and "end" in left.log
 
