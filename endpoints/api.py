@@ -1,4 +1,4 @@
-"""REST routes of published pipelines and pipeline endpoints, including both submit routes.
+"""REST routes of pipeline endpoints and their versions, including the endpoint submit route.
 
 Handlers are thin: load for the caller's workspace (404 otherwise), check the role, call the
 model's method, shape the answer. Rules live on the models.
@@ -11,84 +11,24 @@ from datetime import datetime
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
+from core.errors import ApiError
+from core.web import absolute_url
 from pipelines.models import PublishedPipeline
-from pipelines.schemas import PublishedList, PublishedOut, absolute_url, published_out
+from pipelines.schemas import PublishedOut, published_out
 from pipelines.submission import (
     IDEMPOTENCY_OPENAPI,
     EndpointSubmitIn,
-    SubmitIn,
     SubmitOut,
     submit_once,
     submit_response,
 )
-from studio.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError, Error
+from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
 from studio.models import Role
 
 from .models import PipelineEndpoint, PipelineEndpointVersion
-from .queries import endpoints_for_listing, published_for_listing
+from .queries import endpoints_for_listing
 
-published_router = Router(tags=["published pipelines"])
 router = Router(tags=["pipeline endpoints"])
-
-
-# --- Published pipelines -------------------------------------------------------------------
-
-
-@published_router.get("/published-pipelines", response={200: PublishedList, 401: Error})
-def list_published(request, include_disabled: bool = False):
-    """Published pipelines of the workspace, newest first; disabled ones only when asked."""
-    rows = published_for_listing(request.auth.workspace, include_disabled)
-    return {"Items": [published_out(request, p) for p in rows]}
-
-
-@published_router.get("/published-pipelines/{id}", response={200: PublishedOut, **READ_ERRORS})
-def get_published(request, id: int):
-    return published_out(request, request.auth.load(PublishedPipeline, id, "Published pipeline"))
-
-
-def _set_published_status(request, id: int, enable: bool):
-    published = request.auth.load(PublishedPipeline, id, "Published pipeline", Role.ADMIN)
-    published.set_enabled(enable, by=request.auth.actor)
-    return published_out(request, published)
-
-
-@published_router.post(
-    "/published-pipelines/{id}/disable", response={200: PublishedOut, **WRITE_ERRORS}
-)
-def disable_published(request, id: int):
-    """Disable: the pipeline refuses new runs and leaves the default lists (Admin)."""
-    return _set_published_status(request, id, enable=False)
-
-
-@published_router.post(
-    "/published-pipelines/{id}/enable", response={200: PublishedOut, **WRITE_ERRORS}
-)
-def enable_published(request, id: int):
-    """Enable a disabled published pipeline again (Admin)."""
-    return _set_published_status(request, id, enable=True)
-
-
-@published_router.post(
-    "/published-pipelines/{id}/runs",
-    response={201: SubmitOut, **WRITE_ERRORS},
-    openapi_extra=IDEMPOTENCY_OPENAPI,
-)
-def submit_published(request, id: int, payload: SubmitIn):
-    """Start a run. 409 when the pipeline is disabled; 400 naming each bad parameter."""
-    principal = request.auth
-    published = principal.load(PublishedPipeline, id, "Published pipeline", Role.CONTRIBUTOR)
-    published.workspace = principal.workspace
-    run = submit_once(
-        request,
-        lambda: published.submit(
-            experiment_name=payload.ExperimentName,
-            parameter_assignments=payload.ParameterAssignments,
-            by=principal.actor,
-            run_source=payload.RunSource,
-            description=payload.Description,
-        ),
-    )
-    return Status(201, submit_response(request, run))
 
 
 # --- Pipeline endpoints ---------------------------------------------------------------------
@@ -211,7 +151,7 @@ def publish_endpoint(request, payload: EndpointIn):
 
 @router.get("/pipeline-endpoints", response={200: EndpointList, 401: Error})
 def list_endpoints(request, include_disabled: bool = False, name: str | None = None):
-    """Endpoints of the workspace by name; archived ones only when asked."""
+    """Endpoints of the workspace by name; disabled ones only when asked."""
     endpoints = endpoints_for_listing(request.auth.workspace)
     if not include_disabled:
         endpoints = endpoints.filter(status=PipelineEndpoint.Status.ACTIVE)
@@ -295,7 +235,7 @@ def disable_endpoint(request, id: int):
 
 @router.post("/pipeline-endpoints/{id}/enable", response={200: EndpointOut, **WRITE_ERRORS})
 def enable_endpoint(request, id: int):
-    """Bring an archived endpoint back (Admin)."""
+    """Enable a disabled endpoint again (Admin)."""
     return _set_endpoint_status(request, id, enable=True)
 
 

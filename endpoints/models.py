@@ -7,11 +7,13 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from pipelines.graph import InvalidInput
+from core.actors import actor_label, actor_user
+from core.errors import Conflict, InvalidInput, NotFound
+from core.models import EntityStatus, StatusSwitch
+from core.sql import MAX_ID, fetch_one, load_joined, table
+from pipelines.engine import submit_published_run
 from pipelines.models import PublishedPipeline
-from studio.models import AuditEvent, StatusSwitch, Workspace
-from studio.rules import MAX_ID, Conflict, NotFound, actor_label, actor_user
-from studio.sql import fetch_one, load_joined, table
+from studio.models import AuditEvent, Workspace
 
 NAME_MAX_LENGTH = 255
 
@@ -37,19 +39,16 @@ def _clean_name(name: str) -> str:
     return name
 
 
-class PipelineEndpoint(StatusSwitch, models.Model):
+class PipelineEndpoint(StatusSwitch):
     """A stable endpoint; versions "0", "1", … in order of addition, one of them the default."""
 
-    class Status(models.TextChoices):
-        ACTIVE = "Active", "Active"
-        DISABLED = "Disabled", "Disabled"
+    audit_prefix = "endpoint"
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="pipeline_endpoints"
     )
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -58,24 +57,20 @@ class PipelineEndpoint(StatusSwitch, models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["workspace", "name"], name="endpoint_name_unique"),
-            models.CheckConstraint(
-                condition=models.Q(status__in=["Active", "Disabled"]), name="endpoint_status_valid"
-            ),
+            EntityStatus.constraint("endpoint_status_valid"),
         ]
         indexes = [models.Index(fields=["workspace", "status", "name"], name="endpoint_ws_list")]
 
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_active(self) -> bool:
-        return self.status == self.Status.ACTIVE
+    def record_event(self, action: str, by) -> None:
+        AuditEvent.record(self.workspace, by, action, self)
 
     @classmethod
     def publish(
@@ -211,14 +206,6 @@ class PipelineEndpoint(StatusSwitch, models.Model):
             self._touch(extra=["description"])
             AuditEvent.record(self.workspace, by, "endpoint.described", self)
 
-    def disable(self, *, by) -> None:
-        """Archive the endpoint: it refuses new runs and leaves the default lists."""
-        self._set_status(self.Status.DISABLED, "endpoint.disabled", by)
-
-    def enable(self, *, by) -> None:
-        """Bring an archived endpoint back."""
-        self._set_status(self.Status.ACTIVE, "endpoint.enabled", by)
-
     def _touch(self, extra: list[str] | None = None) -> None:
         self.updated_at = timezone.now()
         self.save(update_fields=["updated_at", *(extra or [])])
@@ -237,7 +224,7 @@ class PipelineEndpoint(StatusSwitch, models.Model):
 
         ``version`` may also be a version of this endpoint already loaded (see
         ``PipelineEndpointVersion.for_submit``). Raises ``Conflict`` when the endpoint is
-        archived or the version's published pipeline is disabled, ``NotFound`` for an unknown
+        disabled or the version's published pipeline is disabled, ``NotFound`` for an unknown
         version, ``ParameterError`` for bad assignments.
         """
         if not self.is_active:
@@ -249,7 +236,8 @@ class PipelineEndpoint(StatusSwitch, models.Model):
             chosen = version
         else:
             chosen = self.get_version(version)
-        return chosen.published_pipeline.submit(
+        return submit_published_run(
+            chosen.published_pipeline,
             experiment_name=experiment_name,
             parameter_assignments=parameter_assignments,
             by=by,
@@ -307,7 +295,7 @@ class PipelineEndpointVersion(models.Model):
         lookup = _version_lookup(version)
         if lookup is None or not 0 < endpoint_id <= MAX_ID:
             return None
-        # Hand-written SQL: this is on every submit (see studio.sql). At most one row
+        # Hand-written SQL: this is on every submit (see core.sql). At most one row
         # matches (unique constraints).
         versions, endpoints, published = (
             table(cls),

@@ -6,9 +6,9 @@ subqueries instead of per-row queries, so the query count does not grow with the
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from pipelines.models import PipelineRun, PublishedPipeline
+from pipelines.models import PipelineRun
 
 from .models import PipelineEndpoint, PipelineEndpointVersion
 
@@ -34,25 +34,6 @@ def with_default_and_last_run(endpoints: QuerySet) -> QuerySet[PipelineEndpoint]
         default_version=Subquery(default.values("number")[:1]),
         last_run_status=Subquery(last_run.values("status")[:1]),
         last_run_at=Subquery(last_run.values("created_at")[:1]),
-    )
-
-
-def published_for_listing(workspace, include_disabled: bool = False) -> QuerySet:
-    """The "Published pipelines" table, with the endpoints each pipeline is a version of."""
-    published = PublishedPipeline.objects.filter(workspace=workspace)
-    if not include_disabled:
-        published = published.filter(status=PublishedPipeline.Status.ACTIVE)
-    return (
-        published.defer("graph", "description")
-        .prefetch_related(
-            Prefetch(
-                "endpoint_versions",
-                queryset=PipelineEndpointVersion.objects.select_related("endpoint").order_by(
-                    "endpoint__name", "number"
-                ),
-            )
-        )
-        .order_by("-published_at", "-id")
     )
 
 

@@ -9,7 +9,7 @@ import json
 import pprint
 from dataclasses import dataclass
 
-from pipelines.schemas import absolute_url
+from core.web import absolute_url
 
 
 @dataclass(frozen=True)

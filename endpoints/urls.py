@@ -28,29 +28,14 @@ urlpatterns = [
     path(
         "endpoints/<int:pk>/disable/",
         views.endpoint_set_status,
-        {"action": "disable"},
+        {"enabled": False},
         name="endpoint_disable",
     ),
     path(
         "endpoints/<int:pk>/enable/",
         views.endpoint_set_status,
-        {"action": "enable"},
+        {"enabled": True},
         name="endpoint_enable",
     ),
     path("endpoints/<int:pk>/submit/", views.endpoint_submit, name="endpoint_submit"),
-    path("published/", views.published_list, name="published_list"),
-    path("published/<int:pk>/", views.published_detail, name="published_detail"),
-    path(
-        "published/<int:pk>/disable/",
-        views.published_set_status,
-        {"action": "disable"},
-        name="published_disable",
-    ),
-    path(
-        "published/<int:pk>/enable/",
-        views.published_set_status,
-        {"action": "enable"},
-        name="published_enable",
-    ),
-    path("published/<int:pk>/submit/", views.published_submit, name="published_submit"),
 ]

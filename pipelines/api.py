@@ -14,7 +14,8 @@ from ninja import Field, File, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import ConfigDict
 
-from studio.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError
+from core.errors import ApiError
+from studio.api_errors import READ_ERRORS, WRITE_ERRORS
 from studio.models import Role
 
 from .engine import submit_run

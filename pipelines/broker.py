@@ -54,8 +54,6 @@ def send_task(name: str, args: list, queue: str) -> bool:
     second instead of hanging.
     """
     if _inline.get():
-        from pipelines import tasks  # noqa: F401 - registers the tasks in this process
-
         app.tasks[name].apply(args=args)
         return True
     try:

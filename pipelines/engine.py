@@ -15,8 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines.graph import InvalidInput, step_order
-from pipelines.models import Experiment, PipelineRun, RunStatus, StepRun
+from core.actors import actor_label, actor_user
+from core.errors import InvalidInput
+from core.sql import fetch_one, table
+from pipelines.graph import resolve_parameters, step_order
+from pipelines.models import Experiment, PipelineRun, PublishedPipeline, RunStatus, StepRun
 from pipelines.scheduler import (
     ACTIVE_STEP,
     advance_run,
@@ -24,8 +27,6 @@ from pipelines.scheduler import (
     schedule_steps,
     send_steps,
 )
-from studio.rules import actor_label, actor_user
-from studio.sql import fetch_one, table
 
 
 def clean_experiment_name(name) -> str:
@@ -97,13 +98,47 @@ def submit_run(
         # The first steps are decided (reused or Queued) before the rows are written, so the
         # rows go in as decided and only the broker publish is left after the commit.
         to_send = plan_new_run(run, steps)
-        # Hand-written INSERTs: this is the API's busiest path (see studio.sql).
+        # Hand-written INSERTs: this is the API's busiest path (see core.sql).
         table(PipelineRun).insert([run])
         for step in steps:
             step.run = run
         table(StepRun).insert(steps)
         transaction.on_commit(lambda: _send_first_steps(run, to_send))
     return run
+
+
+def submit_published_run(
+    published: PublishedPipeline,
+    *,
+    experiment_name: str,
+    parameter_assignments: dict | None = None,
+    by,
+    run_source: str = "API",
+    description: str = "",
+    endpoint=None,
+    endpoint_version: str = "",
+) -> PipelineRun:
+    """Start a run of ``published`` with type-checked parameter assignments.
+
+    Raises ``Conflict`` when the pipeline is disabled and ``ParameterError`` naming each
+    unknown or ill-typed assignment. ``endpoint`` and ``endpoint_version`` record the
+    pipeline endpoint the run came through (see ``PipelineEndpoint.submit``).
+    """
+    published.check_active()
+    parameters = resolve_parameters(published.graph, parameter_assignments)
+    return submit_run(
+        workspace=published.workspace,
+        graph=published.graph,
+        experiment_name=experiment_name,
+        parameters=parameters,
+        by=by,
+        run_source=run_source,
+        description=description,
+        published_pipeline=published,
+        pipeline_endpoint=endpoint,
+        endpoint_version=endpoint_version,
+        continue_on_step_failure=published.continue_on_step_failure,
+    )
 
 
 def _experiment(workspace, name: str) -> Experiment:
@@ -139,7 +174,7 @@ def resubmit(run: PipelineRun, by) -> PipelineRun:
     """A new run of the same graph, parameters and experiment as ``run``.
 
     Steps whose work is unchanged are reused from earlier runs (when allowed). Raises
-    ``studio.rules.Conflict`` when the run's published pipeline has been disabled.
+    ``core.errors.Conflict`` when the run's published pipeline has been disabled.
     """
     if run.published_pipeline is not None:
         run.published_pipeline.check_active()

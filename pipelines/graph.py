@@ -14,9 +14,10 @@ from collections import deque
 
 from django.conf import settings
 
+from core.errors import InvalidInput
+from pipelines.models import SourceSnapshot
 from pipelines.parameters import (
     PARAMETER_TYPES,
-    InvalidInput,
     ParameterError,
     coerce_parameter,
     parameter_type_of,
@@ -25,7 +26,6 @@ from pipelines.parameters import (
 
 __all__ = [
     "GraphError",
-    "InvalidInput",
     "ParameterError",
     "render_argv",
     "resolve_parameters",
@@ -317,8 +317,6 @@ def validate_graph(graph, workspace) -> dict:
     each script inside its snapshot (no absolute or ../ paths) and present in the
     workspace's snapshot; no cycle. Every detail names the step it concerns.
     """
-    from pipelines.models import SourceSnapshot
-
     if not isinstance(graph, dict):
         raise GraphError(
             "The graph must be an object with parameters and steps.",

@@ -12,7 +12,10 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from studio.models import AuditEvent, StatusSwitch, Workspace
+from core.actors import actor_label, actor_user
+from core.errors import Conflict, InvalidInput
+from core.models import EntityStatus, StatusSwitch
+from studio.models import AuditEvent, Workspace
 
 
 class RunStatus(models.TextChoices):
@@ -101,12 +104,10 @@ class Pipeline(models.Model):
         return self.name or f"Pipeline {self.pk}"
 
 
-class PublishedPipeline(StatusSwitch, models.Model):
+class PublishedPipeline(StatusSwitch):
     """An immutable snapshot of a pipeline with its own REST endpoint."""
 
-    class Status(models.TextChoices):
-        ACTIVE = "Active", "Active"
-        DISABLED = "Disabled", "Disabled"
+    audit_prefix = "published_pipeline"
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="published_pipelines"
@@ -114,7 +115,6 @@ class PublishedPipeline(StatusSwitch, models.Model):
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     version = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     graph = models.JSONField()
     continue_on_step_failure = models.BooleanField(default=False)
     source_pipeline = models.ForeignKey(
@@ -132,7 +132,6 @@ class PublishedPipeline(StatusSwitch, models.Model):
     )
     published_by_label = models.CharField(max_length=200, blank=True)
     published_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -140,17 +139,14 @@ class PublishedPipeline(StatusSwitch, models.Model):
             models.Index(fields=["workspace", "status", "-published_at"], name="published_ws_list"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=["Active", "Disabled"]), name="published_status_valid"
-            ),
+            EntityStatus.constraint("published_status_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}".strip()
 
-    @property
-    def is_active(self) -> bool:
-        return self.status == self.Status.ACTIVE
+    def record_event(self, action: str, by) -> None:
+        AuditEvent.record(self.workspace, by, action, self)
 
     @classmethod
     def publish_from(
@@ -167,10 +163,6 @@ class PublishedPipeline(StatusSwitch, models.Model):
 
         Raises ``InvalidInput`` naming the field when the name is blank or too long.
         """
-        from studio.rules import actor_label, actor_user
-
-        from .graph import InvalidInput
-
         name = (name or "").strip()
         problems = []
         if not name or len(name) > 255:
@@ -203,58 +195,13 @@ class PublishedPipeline(StatusSwitch, models.Model):
             )
         return published
 
-    def disable(self, *, by) -> None:
-        """Stop new runs of this published pipeline and hide it from lists (Admins only)."""
-        self._set_status(self.Status.DISABLED, "published_pipeline.disabled", by)
-
-    def enable(self, *, by) -> None:
-        """Let this published pipeline take runs again (Admins only)."""
-        self._set_status(self.Status.ACTIVE, "published_pipeline.enabled", by)
-
     def check_active(self) -> None:
         """Raise ``Conflict`` naming this published pipeline when it is disabled."""
-        from studio.rules import Conflict
-
         if not self.is_active:
             raise Conflict(
                 f"Published pipeline '{self}' (id {self.pk}) is disabled; "
                 "an Admin must enable it before it takes runs."
             )
-
-    def submit(
-        self,
-        *,
-        experiment_name: str,
-        parameter_assignments: dict | None = None,
-        by,
-        run_source: str = "API",
-        description: str = "",
-        endpoint=None,
-        endpoint_version: str = "",
-    ) -> PipelineRun:
-        """Start a run of this published pipeline with type-checked parameter assignments.
-
-        Raises ``Conflict`` when the pipeline is disabled and ``ParameterError`` naming each
-        unknown or ill-typed assignment. The engine creates the rows and dispatches the run.
-        """
-        from .engine import submit_run
-        from .graph import resolve_parameters
-
-        self.check_active()
-        parameters = resolve_parameters(self.graph, parameter_assignments)
-        return submit_run(
-            workspace=self.workspace,
-            graph=self.graph,
-            experiment_name=experiment_name,
-            parameters=parameters,
-            by=by,
-            run_source=run_source,
-            description=description,
-            published_pipeline=self,
-            pipeline_endpoint=endpoint,
-            endpoint_version=endpoint_version,
-            continue_on_step_failure=self.continue_on_step_failure,
-        )
 
 
 class PipelineRun(models.Model):
@@ -333,10 +280,8 @@ class PipelineRun(models.Model):
         Canceling until their worker has terminated their processes; the run ends Canceled.
 
         Canceling again while a cancel is in flight does nothing; a run that has already
-        ended raises ``studio.rules.Conflict``.
+        ended raises ``core.errors.Conflict``.
         """
-        from studio.rules import Conflict
-
         with transaction.atomic():
             run = PipelineRun.objects.select_for_update().get(pk=self.pk)
             if run.is_terminal:

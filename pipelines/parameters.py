@@ -8,14 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-
-class InvalidInput(Exception):
-    """Bad input with a message and ``details``: ``[{"field": ..., "message": ...}]``."""
-
-    def __init__(self, message: str, details: list[dict] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.details = details or []
+from core.errors import InvalidInput
 
 
 class ParameterError(InvalidInput):

@@ -1,4 +1,4 @@
-"""What the runs and experiments pages read: one function per page, a fixed number of queries.
+"""What the runs, experiments and published-pipelines pages read: one function per page.
 
 Filters come in already parsed (see :mod:`pipelines.forms`); every function here returns rows
 with what their table shows joined or annotated in, never loaded row by row.
@@ -6,16 +6,11 @@ with what their table shows joined or annotated in, never loaded row by row.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cached_property
-
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Greatest, Length, RowNumber, Substr
 
-from .models import Experiment, Metric, PipelineRun, StepRun
+from .models import Experiment, Metric, PipelineRun, PublishedPipeline, StepRun
 
-PAGE_SIZE = 25
 # The step panel shows at most this many characters of a log at once (the end of it).
 LOG_WINDOW = 256 * 1024
 RECENT_RUNS_PER_CHART = 20
@@ -30,48 +25,6 @@ LIST_DEFERRED = (
     "published_pipeline__graph",
     "published_pipeline__description",
 )
-
-
-class CappedPaginator(Paginator):
-    """A paginator that counts at most ``COUNT_CAP`` + 1 rows.
-
-    Counting 100,000 runs on every page view costs more than the rest of the page; past the
-    cap, "more than 10,000" is all a person needs (filters narrow it down).
-    """
-
-    COUNT_CAP = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        # Only the ids, unordered and unjoined: the database counts from an index.
-        ids = self.object_list.order_by().values("pk")
-        return ids[: self.COUNT_CAP + 1].count()
-
-    @property
-    def is_capped(self) -> bool:
-        return self.count > self.COUNT_CAP
-
-    @property
-    def count_label(self) -> str:
-        """The row count as shown: "1,234", or "more than 10,000"."""
-        return f"more than {self.COUNT_CAP:,}" if self.is_capped else f"{self.count:,}"
-
-
-def page_of(
-    queryset: QuerySet, number, annotate: Callable[[QuerySet], QuerySet] | None = None
-) -> Page:
-    """Page ``number`` of ``queryset``, ``PAGE_SIZE`` rows.
-
-    ``annotate`` adds per-row columns (subqueries) for the rows of this page only: the database
-    would otherwise compute them for every row it skips to reach a later page.
-    """
-    if annotate is None:
-        return CappedPaginator(queryset, PAGE_SIZE).get_page(number)
-    page = CappedPaginator(queryset.values_list("pk", flat=True), PAGE_SIZE).get_page(number)
-    ids = list(page.object_list)
-    rows = annotate(queryset).in_bulk(ids)
-    page.object_list = [rows[pk] for pk in ids if pk in rows]
-    return page
 
 
 def runs_for_listing(workspace, filters: dict | None = None) -> QuerySet[PipelineRun]:
@@ -209,3 +162,25 @@ def read_log(step_id: int, offset: int | None = None) -> tuple[str, int, int]:
         return "", 0, 0
     text, start_at, total = row
     return text or "", start_at, total or 0
+
+
+def published_for_listing(workspace, include_disabled: bool = False) -> QuerySet:
+    """The "Published pipelines" table, with the endpoints each pipeline is a version of."""
+    published = PublishedPipeline.objects.filter(workspace=workspace)
+    if not include_disabled:
+        published = published.filter(status=PublishedPipeline.Status.ACTIVE)
+    # The versions live in the endpoints app, which builds on this one: reached through the
+    # reverse relation, not imported.
+    versions = PublishedPipeline._meta.get_field("endpoint_versions").related_model
+    return (
+        published.defer("graph", "description")
+        .prefetch_related(
+            Prefetch(
+                "endpoint_versions",
+                queryset=versions.objects.select_related("endpoint").order_by(
+                    "endpoint__name", "number"
+                ),
+            )
+        )
+        .order_by("-published_at", "-id")
+    )

@@ -16,10 +16,11 @@ from django.http import FileResponse
 from django.utils.dateparse import parse_datetime
 from ninja import Query, Router, Schema, Status
 
+from core.errors import ApiError
+from core.sql import MAX_ID
 from studio.api_body import Moment, RowId
-from studio.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError, Error
+from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
 from studio.models import Role
-from studio.rules import MAX_ID
 
 from .engine import resubmit
 from .models import Metric, PipelineRun, RunStatus, StepRun

@@ -20,10 +20,10 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from core.sql import fetch_one, table
 from pipelines.broker import RUN_STEP_TASK, send_task
 from pipelines.graph import render_argv, upstream_steps
 from pipelines.models import PipelineRun, RunStatus, StepRun
-from studio.sql import fetch_one, table
 
 PENDING = (RunStatus.NOT_STARTED, RunStatus.QUEUED)
 # A step in one of these states has a message in flight or a process running.
@@ -51,7 +51,7 @@ def step_fingerprint(run: PipelineRun, spec: dict, steps: dict[str, StepRun]) ->
 def _reusable(run: PipelineRun, step: StepRun) -> StepRun | None:
     """The latest Finished step of the workspace with ``step``'s fingerprint (not of
     ``run`` itself), loaded with only what ``_copy_reused`` reads: the source's log may be
-    megabytes. Hand-written SQL, as this is on every submit (see :mod:`studio.sql`)."""
+    megabytes. Hand-written SQL, as this is on every submit (see :mod:`core.sql`)."""
     steps = table(StepRun, "run", "reused_from", "outputs", "argv", "exit_code")
     runs = table(PipelineRun)
     # A run not yet written has no steps to exclude.

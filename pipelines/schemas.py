@@ -9,18 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from core.web import absolute_url
+
 from .models import PipelineRun, PublishedPipeline, StepRun
 from .submission import run_url
-
-
-def absolute_url(request, path: str) -> str:
-    """``path`` on the studio's public address (STUDIO_BASE_URL, else the request's host)."""
-    base = settings.STUDIO_BASE_URL or request.build_absolute_uri("/").rstrip("/")
-    return f"{base}{path}"
 
 
 def _id(value) -> str | None:

@@ -22,8 +22,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from pipelines.graph import InvalidInput, safe_relative_path
-from studio.rules import actor_user
+from core.actors import actor_user
+from core.errors import InvalidInput, TooLarge
+from pipelines.graph import safe_relative_path
+from pipelines.models import SourceSnapshot
 
 MAX_FILES = 10_000
 
@@ -34,6 +36,8 @@ class SnapshotError(InvalidInput):
     def __init__(self, message: str, details: list[dict] | None = None, too_large=False):
         super().__init__(message, details or [{"field": "archive", "message": message}])
         self.too_large = too_large
+        if too_large:
+            self.status, self.code = TooLarge.status, TooLarge.code
 
 
 def _read_limited(archive) -> bytes:
@@ -91,8 +95,6 @@ def store_snapshot(workspace, archive, by=None):
     Raises SnapshotError when it is too large, unreadable or holds an unsafe entry;
     nothing is written then.
     """
-    from pipelines.models import SourceSnapshot
-
     data = _read_limited(archive)
     sha256 = hashlib.sha256(data).hexdigest()
     existing = SourceSnapshot.objects.filter(workspace=workspace, sha256=sha256).first()

@@ -1,7 +1,7 @@
 """What every REST submit shares: the body, the 201 response, and ``Idempotency-Key``.
 
 Used by ``POST /published-pipelines/{id}/runs``, ``POST /pipeline-endpoints/{id}/runs``,
-``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (see DESIGN.md's contract).
+``POST /pipelines/{id}/runs`` and ``POST /runs/{id}/resubmit`` (the contract: README, "REST API").
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from studio.sql import fetch_one, load_joined, table
+from core.errors import InvalidInput
+from core.sql import fetch_one, load_joined, table
 
-from .graph import InvalidInput
 from .models import Experiment, IdempotencyKey, PipelineRun
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -157,7 +157,7 @@ def submit_once(request, start: Callable[[], PipelineRun]) -> PipelineRun:
 def _earlier_run(principal: str, key: str, cutoff) -> PipelineRun | None:
     """The run ``principal`` created with ``key`` since ``cutoff``, with its experiment. A
     key older than ``cutoff`` is deleted, so the key may be used again. Hand-written SQL,
-    as the SDK sends a key with every submit (see :mod:`studio.sql`)."""
+    as the SDK sends a key with every submit (see :mod:`core.sql`)."""
     keys, runs, experiments = table(IdempotencyKey), table(PipelineRun), table(Experiment)
     row = fetch_one(
         f"SELECT {keys.columns('k')}, {runs.columns('r')}, {experiments.columns('x')} "

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import published_views, views
 
 app_name = "pipelines"
 
@@ -17,4 +17,19 @@ urlpatterns = [
     ),
     path("experiments/", views.experiment_list, name="experiment_list"),
     path("experiments/<int:pk>/", views.experiment_detail, name="experiment_detail"),
+    path("published/", published_views.published_list, name="published_list"),
+    path("published/<int:pk>/", published_views.published_detail, name="published_detail"),
+    path(
+        "published/<int:pk>/disable/",
+        published_views.published_set_status,
+        {"enabled": False},
+        name="published_disable",
+    ),
+    path(
+        "published/<int:pk>/enable/",
+        published_views.published_set_status,
+        {"enabled": True},
+        name="published_enable",
+    ),
+    path("published/<int:pk>/submit/", published_views.published_submit, name="published_submit"),
 ]

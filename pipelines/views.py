@@ -12,9 +12,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
+from core.errors import StudioError
+from core.pagination import page_of
+from core.web import page_or_partial
 from studio.models import Role
 from studio.permissions import get_for_member, member_required
-from studio.rules import Refusal
 
 from .charts import endpoint_charts, metric_line_svg
 from .engine import resubmit
@@ -25,7 +27,6 @@ from .queries import (
     experiments_for_listing,
     metric_names,
     metric_series,
-    page_of,
     read_log,
     run_for_page,
     runs_for_listing,
@@ -43,10 +44,7 @@ def run_list(request):
     runs = runs_for_listing(request.workspace, filters.filters())
     page = page_of(runs, request.GET.get("page"))
     context = {"page": page, "filters": filters, "charts": endpoint_charts(page)}
-    template = "pipelines/run_list.html"
-    if request.htmx.target == "results":
-        template += "#results"
-    return render(request, template, context)
+    return page_or_partial(request, "pipelines/run_list.html", context)
 
 
 def _selected_step(steps: list[StepRun], wanted: str | None) -> StepRun | None:
@@ -157,7 +155,7 @@ def run_cancel(request, pk):
     run = get_for_member(request, PipelineRun, pk, role=Role.CONTRIBUTOR)
     try:
         run.cancel(by=request.user)
-    except Refusal as refusal:
+    except StudioError as refusal:
         messages.error(request, refusal.message)
     else:
         messages.success(request, f"Run {run.pk} is being canceled.")
@@ -170,7 +168,7 @@ def run_resubmit(request, pk):
     run = get_for_member(request, PipelineRun, pk, role=Role.CONTRIBUTOR)
     try:
         new_run = resubmit(run, by=request.user)
-    except Refusal as refusal:
+    except StudioError as refusal:
         messages.error(request, refusal.message)
         return _back_to(request, reverse("pipelines:run_detail", args=[run.pk]))
     messages.success(request, f"Run {new_run.pk} submitted with the parameters of run {run.pk}.")
@@ -181,10 +179,7 @@ def run_resubmit(request, pk):
 def experiment_list(request):
     experiments = experiments_for_listing(request.workspace)
     page = page_of(experiments, request.GET.get("page"), annotate=with_run_counts)
-    template = "pipelines/experiment_list.html"
-    if request.htmx.target == "results":
-        template += "#results"
-    return render(request, template, {"page": page})
+    return page_or_partial(request, "pipelines/experiment_list.html", {"page": page})
 
 
 @member_required
@@ -198,7 +193,4 @@ def experiment_detail(request, pk):
     context = {"experiment": experiment, "page": page, "metric_names": names, "metric": metric}
     if metric:
         context["chart"] = metric_line_svg(metric_series(charted, metric), metric)
-    template = "pipelines/experiment_detail.html"
-    if request.htmx.target == "results":
-        template += "#results"
-    return render(request, template, context)
+    return page_or_partial(request, "pipelines/experiment_detail.html", context)

@@ -1,4 +1,5 @@
-"""The REST API under /api/v1/ (django-ninja). Routers of each app are added here.
+"""The REST API under /api/v1/ (django-ninja). Routers of each app are added here: this
+module, like the root URLs, is wiring and may import every app.
 
 Every route needs a bearer token (see :mod:`studio.auth`); every error has the shape of
 :mod:`studio.api_errors`; bodies are checked by :mod:`studio.api_body` before parsing.
@@ -10,8 +11,14 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Router, Schema
 
+from endpoints.api import router as endpoints_router
+from pipelines.api import router as pipelines_router
+from pipelines.published_api import router as published_router
+from pipelines.runs_api import router as runs_router
+
 from .api_body import CheckedJsonParser, request_problem
 from .api_errors import Error, error_body, install_error_handlers
+from .api_tokens import router as tokens_router
 from .auth import BearerAuth
 
 api = NinjaAPI(
@@ -74,23 +81,12 @@ def health(request):
     return {"status": "ok"}
 
 
-def _register_routers() -> None:
-    from endpoints.api import published_router
-    from endpoints.api import router as endpoints_router
-    from pipelines.api import router as pipelines_router
-    from pipelines.runs_api import router as runs_router
-
-    from .api_tokens import router as tokens_router
-
-    api.add_router("", meta)
-    api.add_router("", pipelines_router)
-    api.add_router("", runs_router)
-    api.add_router("", published_router)
-    api.add_router("", endpoints_router)
-    api.add_router("", tokens_router)
-
-
-_register_routers()
+api.add_router("", meta)
+api.add_router("", pipelines_router)
+api.add_router("", runs_router)
+api.add_router("", published_router)
+api.add_router("", endpoints_router)
+api.add_router("", tokens_router)
 
 
 @csrf_exempt

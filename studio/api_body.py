@@ -18,8 +18,8 @@ from django.utils import timezone
 from ninja.parser import Parser
 from pydantic import AfterValidator, Field
 
-from .api_errors import ApiError
-from .rules import MAX_ID
+from core.errors import ApiError
+from core.sql import MAX_ID
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"

@@ -1,7 +1,7 @@
 """The REST API's one error shape: ``{"error": {"code", "message", "details"}}``.
 
-Domain code and API handlers raise :class:`ApiError`; the handlers installed by
-:func:`install_error_handlers` turn it, ninja's own errors and Django's 404/403 into that shape.
+Domain code and API handlers raise the errors of :mod:`core.errors`; the handlers installed by
+:func:`install_error_handlers` turn them, ninja's own errors and Django's 404/403 into that shape.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from django.http import Http404
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from pipelines.graph import InvalidInput
-
-from .rules import NotFound, Refusal
+from core.errors import StudioError
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +37,6 @@ class Error(Schema):
 # The error responses routes declare in the OpenAPI document.
 READ_ERRORS = {401: Error, 404: Error}
 WRITE_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 413: Error, 415: Error}
-
-
-class ApiError(Exception):
-    """An error the API answers with ``status`` and the standard error body."""
-
-    def __init__(self, status: int, code: str, message: str, details: list | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details or []
 
 
 def error_body(code: str, message: str, details: list | None = None) -> dict:
@@ -86,21 +73,10 @@ def install_error_handlers(api) -> None:
             response[name] = value
         return response
 
-    @api.exception_handler(ApiError)
-    def on_api_error(request, exc: ApiError):
+    @api.exception_handler(StudioError)
+    def on_studio_error(request, exc: StudioError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return respond(request, exc.status, exc.code, exc.message, exc.details, headers)
-
-    @api.exception_handler(Refusal)
-    def on_refusal(request, exc: Refusal):
-        status, code = (404, "not_found") if isinstance(exc, NotFound) else (409, "conflict")
-        return respond(request, status, code, exc.message, exc.details)
-
-    @api.exception_handler(InvalidInput)
-    def on_invalid_input(request, exc: InvalidInput):
-        if getattr(exc, "too_large", False):
-            return respond(request, 413, "too_large", exc.message, exc.details)
-        return respond(request, 400, "invalid", exc.message, exc.details)
 
     @api.exception_handler(AuthenticationError)
     def on_unauthenticated(request, exc):

@@ -11,11 +11,13 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict, field_validator
 
+from core.errors import ApiError
+from core.sql import MAX_ID
+
 from . import models
 from .api_body import Moment
-from .api_errors import WRITE_ERRORS, ApiError
+from .api_errors import WRITE_ERRORS
 from .models import ApiToken, AuditEvent, Role
-from .rules import MAX_ID
 
 router = Router(tags=["tokens and audit"])
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from ninja.security import HttpBearer
 
-from .api_errors import ApiError
+from core.errors import ApiError
+from core.sql import MAX_ID
+
 from .models import ApiToken, Membership, Role, Workspace
-from .rules import MAX_ID
 
 WORKSPACE_HEADER = "X-Studio-Workspace"
 

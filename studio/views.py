@@ -4,13 +4,14 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+
+from core.pagination import page_of
 
 from .forms import AddMemberForm, AuditFilterForm, RoleForm, SignInForm, TokenForm
 from .middleware import CurrentWorkspaceMiddleware
@@ -70,7 +71,7 @@ def switch_workspace(request):
 
 
 def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return page_of(queryset, request.GET.get("page"), per_page=PAGE_SIZE)
 
 
 def _members_page(request, add_form=None, status=200):

@@ -50,7 +50,7 @@ class World:
     endpoint: PipelineEndpoint
     published: PublishedPipeline
     disabled: PublishedPipeline
-    archived: PipelineEndpoint
+    disabled_endpoint: PipelineEndpoint
     running: PipelineRun
     finished: PipelineRun
     step: StepRun
@@ -68,7 +68,9 @@ def world(team, studio_data, settings):
         "Scoring endpoint", [published, studio_data.published("Scoring", "2.0")]
     )
     disabled = studio_data.published("Retired", status=PublishedPipeline.Status.DISABLED)
-    archived = studio_data.endpoint("Archived", status=PipelineEndpoint.Status.DISABLED)
+    disabled_endpoint = studio_data.endpoint(
+        "Disabled endpoint", status=PipelineEndpoint.Status.DISABLED
+    )
     running = studio_data.run(endpoint=endpoint, status="Running", experiment="Nightly")
     finished = studio_data.run(published=published, status="Finished", experiment="Nightly")
     step = finished.steps.order_by("position").first()
@@ -92,7 +94,7 @@ def world(team, studio_data, settings):
         endpoint=endpoint,
         published=published,
         disabled=disabled,
-        archived=archived,
+        disabled_endpoint=disabled_endpoint,
         running=running,
         finished=finished,
         step=step,
@@ -147,7 +149,7 @@ def pk_of(attribute: str) -> Callable[[World], dict]:
 endpoint = pk_of("endpoint")
 published = pk_of("published")
 disabled = pk_of("disabled")
-archived = pk_of("archived")
+disabled_endpoint = pk_of("disabled_endpoint")
 running = pk_of("running")
 finished = pk_of("finished")
 experiment = pk_of("experiment")
@@ -257,19 +259,19 @@ ENTRIES = [
     post("endpoints:set_default_version", ADMIN_POST, endpoint, {"version": "1"}),
     Entry("endpoints:endpoint_disable", GET_ON_POST_ONLY, kwargs=endpoint),
     post("endpoints:endpoint_disable", ADMIN_POST, endpoint),
-    Entry("endpoints:endpoint_enable", GET_ON_POST_ONLY, kwargs=archived),
-    post("endpoints:endpoint_enable", ADMIN_POST, archived),
+    Entry("endpoints:endpoint_enable", GET_ON_POST_ONLY, kwargs=disabled_endpoint),
+    post("endpoints:endpoint_enable", ADMIN_POST, disabled_endpoint),
     Entry("endpoints:endpoint_submit", OBJECT, kwargs=endpoint),  # Readers see it read-only
     post("endpoints:endpoint_submit", CONTRIBUTOR_POST, endpoint, submit_data),
     # Published pipelines.
-    Entry("endpoints:published_list", LIST),
-    Entry("endpoints:published_detail", OBJECT, kwargs=published),
-    Entry("endpoints:published_disable", GET_ON_POST_ONLY, kwargs=published),
-    post("endpoints:published_disable", ADMIN_POST, published),
-    Entry("endpoints:published_enable", GET_ON_POST_ONLY, kwargs=disabled),
-    post("endpoints:published_enable", ADMIN_POST, disabled),
-    Entry("endpoints:published_submit", OBJECT, kwargs=published),
-    post("endpoints:published_submit", CONTRIBUTOR_POST, published, submit_data),
+    Entry("pipelines:published_list", LIST),
+    Entry("pipelines:published_detail", OBJECT, kwargs=published),
+    Entry("pipelines:published_disable", GET_ON_POST_ONLY, kwargs=published),
+    post("pipelines:published_disable", ADMIN_POST, published),
+    Entry("pipelines:published_enable", GET_ON_POST_ONLY, kwargs=disabled),
+    post("pipelines:published_enable", ADMIN_POST, disabled),
+    Entry("pipelines:published_submit", OBJECT, kwargs=published),
+    post("pipelines:published_submit", CONTRIBUTOR_POST, published, submit_data),
     # Runs and experiments.
     Entry("pipelines:run_list", LIST),
     Entry("pipelines:run_detail", OBJECT, kwargs=running),

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.pagination import CappedPaginator
 from pipelines.models import Metric, PipelineRun, PublishedPipeline, StepRun
-from pipelines.queries import CappedPaginator
 
 pytestmark = pytest.mark.django_db
 
@@ -247,7 +247,7 @@ def test_html_in_parameters_and_logs_is_shown_as_text(client, team, studio_data)
 
 def test_run_counts_stop_at_the_cap(client, team, studio_data, monkeypatch):
     monkeypatch.setattr(CappedPaginator, "COUNT_CAP", 3)
-    monkeypatch.setattr("pipelines.queries.PAGE_SIZE", 2)
+    monkeypatch.setattr("core.pagination.PAGE_SIZE", 2)
     for _ in range(5):
         studio_data.run()
     html = signed_in(client, team.reader).get(reverse("pipelines:run_list")).content.decode()

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from pipelines.engine import submit_published_run
 from pipelines.models import PipelineRun, RunStatus
 
 
@@ -16,8 +17,11 @@ def many_runs(studio):
     """Seven more runs, one minute apart, the odd ones through the endpoint."""
     runs = []
     for index in range(7):
-        submit = studio.endpoint.submit if index % 2 else studio.published.submit
-        run = submit(experiment_name=f"Exp{index % 2}", by=studio.team.contributor)
+        name, by = f"Exp{index % 2}", studio.team.contributor
+        if index % 2:
+            run = studio.endpoint.submit(experiment_name=name, by=by)
+        else:
+            run = submit_published_run(studio.published, experiment_name=name, by=by)
         runs.append(run)
     start = timezone.now() - timedelta(hours=1)
     for index, run in enumerate([studio.run, *runs]):
@@ -167,7 +171,7 @@ def test_unknown_outputs_are_404(api, studio, tokens, suffix, words):
 
 
 def test_step_of_another_run_is_404(api, studio, tokens):
-    other = studio.published.submit(experiment_name="Other", by=studio.team.admin)
+    other = submit_published_run(studio.published, experiment_name="Other", by=studio.team.admin)
     response = api.get(f"/runs/{other.pk}/steps/{studio.step.pk}/log", tokens["reader"])
     assert response.status_code == 404
 

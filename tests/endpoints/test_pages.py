@@ -257,7 +257,7 @@ def test_html_in_names_and_descriptions_is_shown_as_text(client, team, studio_da
         reverse("endpoints:endpoint_list"),
         reverse("endpoints:endpoint_detail", args=[endpoint.pk]),
         reverse("endpoints:endpoint_versions", args=[endpoint.pk]),
-        reverse("endpoints:published_detail", args=[published.pk]),
+        reverse("pipelines:published_detail", args=[published.pk]),
     ):
         html = client.get(url).content.decode()
         assert "<img src=x" not in html and "<b>bold" not in html and "<script>alert" not in html

@@ -5,8 +5,8 @@ import json
 import pytest
 from django.core.files.storage import default_storage
 
+from endpoints.demo import DEMO_NAME, seed_demo_pipeline
 from endpoints.models import PipelineEndpoint
-from pipelines.demo import DEMO_NAME, seed_demo_pipeline
 from pipelines.models import PipelineRun, PublishedPipeline, RunStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)

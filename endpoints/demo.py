@@ -12,6 +12,8 @@ from pipelines.models import Pipeline, PublishedPipeline
 from pipelines.snapshots import snapshot_from_folder
 from studio.models import Role
 
+from .models import PipelineEndpoint
+
 DEMO_NAME = "Iris classifier"
 DEMO_SOURCE = settings.BASE_DIR / "examples" / "iris"
 
@@ -77,8 +79,6 @@ def iris_graph(snapshot_sha256: str) -> dict:
 def seed_demo_pipeline(workspace, stdout=None):
     """Publish the iris pipeline behind the "Iris classifier" endpoint and run it once,
     in this process, so it is Finished at once. Does nothing when the endpoint exists."""
-    from endpoints.models import PipelineEndpoint
-
     endpoint = PipelineEndpoint.objects.filter(workspace=workspace, name=DEMO_NAME).first()
     admin = workspace.memberships.filter(role=Role.ADMIN).select_related("user").first()
     by = admin.user if admin else None
@@ -102,7 +102,6 @@ def seed_demo_pipeline(workspace, stdout=None):
 
 
 def _publish(workspace, by):
-    from endpoints.models import PipelineEndpoint
 
     snapshot, _ = snapshot_from_folder(workspace, DEMO_SOURCE, by=by)
     graph = validate_graph(iris_graph(snapshot.sha256), workspace)

@@ -21,7 +21,7 @@ def signed_in(client, user):
 def test_disabled_pipelines_are_hidden_until_show_disabled(client, team, studio_data):
     studio_data.published("Active one")
     studio_data.published("Old one", status=PublishedPipeline.Status.DISABLED)
-    url = reverse("endpoints:published_list")
+    url = reverse("pipelines:published_list")
     html = signed_in(client, team.reader).get(url).content.decode()
     assert "Active one" in html and "Old one" not in html
     html = client.get(url, {"show_disabled": "on"}).content.decode()
@@ -32,14 +32,14 @@ def test_list_names_the_endpoints_using_each_pipeline(client, team, studio_data)
     published = studio_data.published("Shared")
     studio_data.endpoint("First", [published])
     studio_data.endpoint("Second", [studio_data.published("Other"), published])
-    html = signed_in(client, team.reader).get(reverse("endpoints:published_list")).content
+    html = signed_in(client, team.reader).get(reverse("pipelines:published_list")).content
     row = html.decode().split(f'id="published-{published.pk}"')[1].split("</tr>")[0]
     assert 'First</a> <span class="muted">v0' in row and 'Second</a> <span class="muted">v1' in row
 
 
 def test_list_runs_the_same_queries_for_1_and_50_pipelines(client, team, studio_data):
     signed_in(client, team.admin)
-    url = reverse("endpoints:published_list")
+    url = reverse("pipelines:published_list")
 
     def count():
         with CaptureQueriesContext(connection) as queries:
@@ -55,7 +55,7 @@ def test_list_runs_the_same_queries_for_1_and_50_pipelines(client, team, studio_
 
 def test_only_admins_see_disable(client, team, studio_data):
     studio_data.published("P")
-    url = reverse("endpoints:published_list")
+    url = reverse("pipelines:published_list")
     assert ">Disable</button>" in signed_in(client, team.admin).get(url).content.decode()
     for person in (team.contributor, team.reader):
         assert ">Disable</button>" not in signed_in(client, person).get(url).content.decode()
@@ -64,7 +64,7 @@ def test_only_admins_see_disable(client, team, studio_data):
 def test_admin_disables_and_the_row_leaves_the_list(client, team, studio_data):
     published = studio_data.published("P")
     response = signed_in(client, team.admin).post(
-        reverse("endpoints:published_disable", args=[published.pk]), **HTMX
+        reverse("pipelines:published_disable", args=[published.pk]), **HTMX
     )
     assert response.status_code == 200 and response.content == b""
     published.refresh_from_db()
@@ -74,11 +74,11 @@ def test_admin_disables_and_the_row_leaves_the_list(client, team, studio_data):
 
 def test_with_show_disabled_the_row_stays_with_enable(client, team, studio_data):
     published = studio_data.published("P", status=PublishedPipeline.Status.DISABLED)
-    url = reverse("endpoints:published_enable", args=[published.pk]) + "?show_disabled=on"
+    url = reverse("pipelines:published_enable", args=[published.pk]) + "?show_disabled=on"
     html = signed_in(client, team.admin).post(url, **HTMX).content.decode()
     assert html.strip().startswith(f'<tr id="published-{published.pk}">')
     assert ">Disable</button>" in html and "status-active" in html
-    url = reverse("endpoints:published_disable", args=[published.pk]) + "?show_disabled=on"
+    url = reverse("pipelines:published_disable", args=[published.pk]) + "?show_disabled=on"
     html = client.post(url, **HTMX).content.decode()
     assert ">Enable</button>" in html and "status-disabled" in html
 
@@ -86,7 +86,7 @@ def test_with_show_disabled_the_row_stays_with_enable(client, team, studio_data)
 def test_disable_without_htmx_redirects_with_a_message(client, team, studio_data):
     published = studio_data.published("P")
     response = signed_in(client, team.admin).post(
-        reverse("endpoints:published_disable", args=[published.pk]), follow=True
+        reverse("pipelines:published_disable", args=[published.pk]), follow=True
     )
     assert "“P 1.0” is now Disabled." in response.content.decode()
 
@@ -94,10 +94,10 @@ def test_disable_without_htmx_redirects_with_a_message(client, team, studio_data
 def test_disable_never_redirects_to_another_site(client, team, studio_data):
     published = studio_data.published("P")
     response = signed_in(client, team.admin).post(
-        reverse("endpoints:published_disable", args=[published.pk]),
+        reverse("pipelines:published_disable", args=[published.pk]),
         {"next": "https://evil.example/"},
     )
-    assert response.url == reverse("endpoints:published_list")
+    assert response.url == reverse("pipelines:published_list")
 
 
 @pytest.mark.parametrize("role", ["contributor", "reader"])
@@ -105,7 +105,7 @@ def test_disable_never_redirects_to_another_site(client, team, studio_data):
 def test_forged_toggle_by_non_admin_is_403(client, team, studio_data, role, action):
     published = studio_data.published("P")
     response = signed_in(client, getattr(team, role)).post(
-        reverse(f"endpoints:{action}", args=[published.pk]), **HTMX
+        reverse(f"pipelines:{action}", args=[published.pk]), **HTMX
     )
     assert response.status_code == 403
     published.refresh_from_db()
@@ -115,15 +115,15 @@ def test_forged_toggle_by_non_admin_is_403(client, team, studio_data, role, acti
 
 def test_toggle_needs_post(client, team, studio_data):
     published = studio_data.published("P")
-    url = reverse("endpoints:published_disable", args=[published.pk])
+    url = reverse("pipelines:published_disable", args=[published.pk])
     assert signed_in(client, team.admin).get(url).status_code == 405
 
 
 def test_pipeline_of_another_workspace_is_404(client, team, studio_data):
     theirs = studio_data.published("Theirs", workspace=team.other_workspace)
     signed_in(client, team.admin)
-    assert client.get(reverse("endpoints:published_detail", args=[theirs.pk])).status_code == 404
-    url = reverse("endpoints:published_disable", args=[theirs.pk])
+    assert client.get(reverse("pipelines:published_detail", args=[theirs.pk])).status_code == 404
+    url = reverse("pipelines:published_disable", args=[theirs.pk])
     assert client.post(url).status_code == 404
     theirs.refresh_from_db()
     assert theirs.status == "Active"
@@ -135,7 +135,7 @@ def test_published_page_shows_graph_parameters_endpoints_and_runs(client, team, 
     run = studio_data.run(published=published, endpoint=endpoint)
     html = (
         signed_in(client, team.reader)
-        .get(reverse("endpoints:published_detail", args=[published.pk]))
+        .get(reverse("pipelines:published_detail", args=[published.pk]))
         .content.decode()
     )
     assert '<svg class="dag"' in html and ">prepare</text>" in html and ">evaluate</text>" in html
@@ -146,7 +146,7 @@ def test_published_page_shows_graph_parameters_endpoints_and_runs(client, team, 
 
 def test_submit_a_published_pipeline(client, team, studio_data):
     published = studio_data.published("Trainer")
-    url = reverse("endpoints:published_submit", args=[published.pk])
+    url = reverse("pipelines:published_submit", args=[published.pk])
     html = signed_in(client, team.contributor).get(url).content.decode()
     assert 'name="pipeline_version"' not in html
     response = client.post(url, {"experiment_name": "Exp", "p_pipeline_arg": "7"})

@@ -1,13 +1,13 @@
-"""studio.sql: hand-written SQL reads and writes the same values the ORM does, on either
+"""core.sql: hand-written SQL reads and writes the same values the ORM does, on either
 database (CI runs this on PostgreSQL, the default run on SQLite)."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
+from core.sql import fetch_one, table
 from pipelines.models import Experiment, PipelineRun, StepRun
 from studio.models import ApiToken, Role
-from studio.sql import fetch_one, table
 
 
 def new_run(team, **fields) -> PipelineRun:

@@ -240,7 +240,7 @@ def test_disabled_published_pipeline_refuses_runs_with_409_naming_it(api, studio
     assert run_count() == before
 
 
-def test_archived_endpoint_refuses_runs_with_409_naming_it(api, studio, contributor):
+def test_disabled_endpoint_refuses_runs_with_409_naming_it(api, studio, contributor):
     studio.endpoint.disable(by=studio.team.admin)
     before = run_count()
     response = api.post(endpoint_runs(studio), contributor, json={"ExperimentName": "E"})

@@ -59,7 +59,7 @@ class SubmitForm(forms.Form):
         return cleaned
 
     def add_refusal(self, error) -> None:
-        """Show a domain refusal (``InvalidInput`` or ``Refusal``) beside the fields it names."""
+        """Show a domain refusal (a ``core.errors.StudioError``) beside the fields it names."""
         if not error.details:
             self.add_error(None, error.message)
         for detail in error.details:

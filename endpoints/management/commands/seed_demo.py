@@ -1,4 +1,5 @@
-"""Create the demo workspace and people, reusing whatever already exists."""
+"""Create the demo workspace and people, and publish the example pipeline behind an endpoint
+with one finished run, reusing whatever already exists."""
 
 import os
 
@@ -6,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from endpoints.demo import seed_demo_pipeline
 from studio.models import Membership, Role, Workspace
 
 DEMO_WORKSPACE = "Demo"
@@ -35,18 +37,10 @@ class Command(BaseCommand):
                 Membership.objects.get_or_create(
                     workspace=workspace, user=user, defaults={"role": role}
                 )
-        self.seed_pipelines(workspace)
+        seed_demo_pipeline(workspace, stdout=self.stdout)
         address = os.environ.get("STUDIO_ADDRESS", "http://127.0.0.1:8000")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Pipeline Studio: {address}"))
         for username, password, role in DEMO_PEOPLE:
             self.stdout.write(f"  {role.label:<7} sign-in: {username} / {password}")
         self.stdout.write("")
-
-    def seed_pipelines(self, workspace):
-        """Publish the example pipeline behind an endpoint with one finished run, once."""
-        try:
-            from pipelines.demo import seed_demo_pipeline
-        except ImportError:
-            return
-        seed_demo_pipeline(workspace, stdout=self.stdout)

@@ -88,7 +88,7 @@ def test_get_endpoint_by_id_and_by_name(api, studio, tokens):
     assert missing.status_code == 404 and "Nope" in missing.json()["error"]["message"]
 
 
-def test_list_leaves_archived_endpoints_out_unless_asked(api, studio, tokens):
+def test_list_leaves_disabled_endpoints_out_unless_asked(api, studio, tokens):
     studio.endpoint.disable(by=studio.team.admin)
     names = [e["Name"] for e in api.get("/pipeline-endpoints", tokens["reader"]).json()["Items"]]
     assert names == []

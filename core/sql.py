@@ -17,6 +17,9 @@ from functools import cache, cached_property
 from django.db import connection
 from django.db.models import Model
 
+# The largest id a row can have (bigint); larger ones cannot be compared by the databases.
+MAX_ID = 2**63 - 1
+
 
 class Table:
     """How one model is read from a row and written as one: all its columns, or the primary
