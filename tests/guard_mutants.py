@@ -92,7 +92,7 @@ MUTANTS = [
     Mutant(
         "published-list-workspace",
         "workspace boundary",
-        "endpoints/queries.py",
+        "pipelines/queries.py",
         "published = PublishedPipeline.objects.filter(workspace=workspace)",
         "published = PublishedPipeline.objects.all()",
         (f"{LISTS}::test_published_pipelines_page_holds_the_members_only",),
@@ -156,6 +156,31 @@ MUTANTS = [
         "memberships = Membership.objects.all()",
         (f"{LISTS}::test_members_page_holds_the_members_only",),
     ),
+    # --- Every page needs a signed-in member; every API call a Bearer token ---
+    Mutant(
+        "pages-need-sign-in",
+        "every page needs a signed-in member",
+        "studio/permissions.py",
+        "    @login_required\n    @wraps(view)\n",
+        "    @wraps(view)\n",
+        (f"{SITE}[GET pipelines:run_list-anonymous]",),
+    ),
+    Mutant(
+        "api-needs-a-token",
+        "every API call needs a Bearer token",
+        "studio/api.py",
+        "    auth=BearerAuth(),\n",
+        "",
+        (f"{API}[GET /runs (reader)-none]",),
+    ),
+    Mutant(
+        "token-fixes-the-role",
+        "the token fixes the workspace and the role",
+        "studio/auth.py",
+        "return Principal(token.workspace, token.role, token.created_by, token)",
+        "return Principal(token.workspace, Role.ADMIN, token.created_by, token)",
+        (f"{API}[POST /published-pipelines/{{published}}/disable (admin)-reader]",),
+    ),
     # --- ... and objects of another workspace answer 404 ---
     Mutant(
         "studio-object-workspace",
@@ -177,7 +202,7 @@ MUTANTS = [
     Mutant(
         "api-submit-role",
         "Contributor role to submit",
-        "endpoints/api.py",
+        "pipelines/published_api.py",
         'principal.load(PublishedPipeline, id, "Published pipeline", Role.CONTRIBUTOR)',
         'principal.load(PublishedPipeline, id, "Published pipeline")',
         (f"{API}[POST /published-pipelines/{{published}}/runs (contributor)-reader]",),
@@ -202,18 +227,16 @@ MUTANTS = [
     Mutant(
         "studio-submit-role",
         "Contributor role to submit",
-        "endpoints/views.py",
-        '    """Validate ``form`` and submit a run of ``target``; errors re-render the form with '
-        '400."""\n    require_role(request, Role.CONTRIBUTOR)\n',
-        '    """Validate ``form`` and submit a run of ``target``; errors re-render the form with '
-        '400."""\n',
+        "pipelines/published_views.py",
+        'beside their fields."""\n    require_role(request, Role.CONTRIBUTOR)\n',
+        'beside their fields."""\n',
         (f"{SITE}[POST endpoints:endpoint_submit-reader]",),
     ),
     # --- Admin: disables/enables, sets default versions, manages members and every token ---
     Mutant(
         "api-disable-role",
         "Admin role to disable/enable",
-        "endpoints/api.py",
+        "pipelines/published_api.py",
         'request.auth.load(PublishedPipeline, id, "Published pipeline", Role.ADMIN)',
         'request.auth.load(PublishedPipeline, id, "Published pipeline", Role.CONTRIBUTOR)',
         (f"{API}[POST /published-pipelines/{{published}}/disable (admin)-contributor]",),
@@ -221,7 +244,7 @@ MUTANTS = [
     Mutant(
         "studio-disable-role",
         "Admin role to disable/enable",
-        "endpoints/views.py",
+        "pipelines/published_views.py",
         "published = get_for_member(request, PublishedPipeline, pk, role=Role.ADMIN)",
         "published = get_for_member(request, PublishedPipeline, pk, role=Role.CONTRIBUTOR)",
         (f"{SITE}[POST endpoints:published_disable-contributor]",),
@@ -273,17 +296,17 @@ MUTANTS = [
         "studio/models.py",
         '"WHERE t.token_hash = %s AND t.revoked_at IS NULL "',
         '"WHERE t.token_hash = %s "',
-        ("tests/studio/test_sql.py::test_token_lookup_refuses_revoked_and_expired_tokens",),
+        ("tests/core/test_sql.py::test_token_lookup_refuses_revoked_and_expired_tokens",),
     ),
     # --- Disabled published pipelines and endpoints refuse runs ---
     Mutant(
         "submit-disabled-published",
         "a disabled published pipeline refuses runs",
-        "pipelines/models.py",
-        "        self.check_active()\n        parameters = resolve_parameters(",
-        "        parameters = resolve_parameters(",
+        "pipelines/engine.py",
+        "    published.check_active()\n",
+        "",
         (
-            "tests/endpoints/test_api_submit.py::"
+            "tests/pipelines/test_submission.py::"
             "test_disabled_published_pipeline_refuses_runs_with_409_naming_it",
         ),
     ),
@@ -296,7 +319,7 @@ MUTANTS = [
         (
             "tests/pipelines/test_run_pages.py::"
             "test_resubmit_of_a_run_of_a_disabled_published_pipeline_is_refused",
-            "tests/endpoints/test_api_runs.py::"
+            "tests/pipelines/test_runs_api.py::"
             "test_resubmit_of_a_run_of_a_disabled_published_pipeline_is_409_and_starts_nothing",
         ),
     ),
@@ -307,7 +330,7 @@ MUTANTS = [
         "        if not self.is_active:\n            raise Conflict(",
         "        if False:\n            raise Conflict(",
         (
-            "tests/endpoints/test_endpoint_pages.py::"
+            "tests/endpoints/test_pages.py::"
             "test_submit_to_a_disabled_endpoint_is_refused_with_a_message",
         ),
     ),
@@ -345,7 +368,7 @@ MUTANTS = [
         "            raise\n        return earlier\n",
         "        raise\n",
         (
-            "tests/endpoints/test_api_idempotency.py::"
+            "tests/pipelines/test_submission_idempotency.py::"
             "test_forced_race_on_one_key_returns_the_winners_run",
         ),
         postgresql=True,
@@ -356,7 +379,7 @@ MUTANTS = [
         "pipelines/submission.py",
         "            if earlier is not None:\n                return earlier\n",
         "",
-        ("tests/endpoints/test_api_idempotency.py::test_same_key_returns_the_first_run",),
+        ("tests/pipelines/test_submission_idempotency.py::test_same_key_returns_the_first_run",),
     ),
 ]
 
