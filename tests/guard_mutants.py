@@ -247,7 +247,7 @@ MUTANTS = [
         "pipelines/published_views.py",
         "published = get_for_member(request, PublishedPipeline, pk, role=Role.ADMIN)",
         "published = get_for_member(request, PublishedPipeline, pk, role=Role.CONTRIBUTOR)",
-        (f"{SITE}[POST endpoints:published_disable-contributor]",),
+        (f"{SITE}[POST pipelines:published_disable-contributor]",),
     ),
     Mutant(
         "api-default-version-role",

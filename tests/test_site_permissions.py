@@ -303,7 +303,7 @@ LISTED: dict[str, Callable] = {
     "endpoints:endpoint_list": lambda workspace, user: PipelineEndpoint.objects.filter(
         workspace=workspace
     ),
-    "endpoints:published_list": lambda workspace, user: PublishedPipeline.objects.filter(
+    "pipelines:published_list": lambda workspace, user: PublishedPipeline.objects.filter(
         workspace=workspace, status=PublishedPipeline.Status.ACTIVE
     ),
     "pipelines:run_list": lambda workspace, user: PipelineRun.objects.filter(workspace=workspace),

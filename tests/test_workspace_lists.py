@@ -195,11 +195,11 @@ def test_endpoints_pages_hold_the_members_only(client, rows, side):
 @pytest.mark.parametrize("side", SIDES)
 def test_published_pipelines_page_holds_the_members_only(client, rows, side):
     mine = rows[side]
-    url = reverse("endpoints:published_list")
+    url = reverse("pipelines:published_list")
     assert page_pks(client, mine.admin, url) == {mine.published.pk}
     everything = page_pks(client, mine.admin, url + "?show_disabled=on")
     assert everything == {mine.published.pk, mine.disabled.pk}
-    detail = reverse("endpoints:published_detail", args=[mine.published.pk])
+    detail = reverse("pipelines:published_detail", args=[mine.published.pk])
     assert page_pks(client, mine.admin, detail) == pks(mine.runs)
 
 
