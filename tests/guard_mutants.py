@@ -188,7 +188,11 @@ MUTANTS = [
         "studio/permissions.py",
         "obj = get_object_or_404(queryset, pk=pk, workspace=request.workspace)",
         "obj = get_object_or_404(queryset, pk=pk)",
-        (f"{SITE}[GET pipelines:run_detail-stranger]",),
+        # Not the run page: its queryset is the workspace's runs already.
+        (
+            f"{SITE}[GET pipelines:published_detail-stranger]",
+            f"{SITE}[GET endpoints:endpoint_detail-stranger]",
+        ),
     ),
     Mutant(
         "api-object-workspace",
