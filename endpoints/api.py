@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from core.errors import ApiError
+from core.models import EntityStatus
 from core.web import absolute_url
 from pipelines.models import PublishedPipeline
 from pipelines.schemas import PublishedOut, published_out
@@ -23,6 +24,7 @@ from pipelines.submission import (
     submit_response,
 )
 from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
+from studio.api_types import Id
 from studio.models import Role
 
 from .models import PipelineEndpoint, PipelineEndpointVersion
@@ -39,7 +41,7 @@ class EndpointIn(Schema):
 
     Name: str = Field(..., min_length=1, max_length=255)
     Description: str = Field("", max_length=10_000)
-    PipelineId: int = Field(..., description="The published pipeline that becomes version 0.")
+    PipelineId: Id = Field(..., description="The published pipeline that becomes version 0.")
 
 
 class EndpointPatch(Schema):
@@ -53,7 +55,7 @@ class EndpointOut(Schema):
     Id: str
     Name: str
     Description: str
-    Status: str
+    Status: EntityStatus
     DefaultVersion: str | None
     Endpoint: str = Field(..., description="The URL to POST run requests to.")
     CreatedTime: datetime
@@ -67,7 +69,7 @@ class EndpointList(Schema):
 class VersionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    PipelineId: int
+    PipelineId: Id
     SetDefault: bool = False
 
 
@@ -134,7 +136,7 @@ def _endpoint(request, id: int, role: str = Role.READER) -> PipelineEndpoint:
 
 
 @router.post("/pipeline-endpoints", response={201: EndpointOut, **WRITE_ERRORS})
-def publish_endpoint(request, payload: EndpointIn):
+def create_pipeline_endpoint(request, payload: EndpointIn):
     """Create an endpoint; the published pipeline becomes version "0", the default."""
     principal = request.auth
     principal.require(Role.CONTRIBUTOR)
@@ -150,7 +152,7 @@ def publish_endpoint(request, payload: EndpointIn):
 
 
 @router.get("/pipeline-endpoints", response={200: EndpointList, 401: Error})
-def list_endpoints(request, include_disabled: bool = False, name: str | None = None):
+def list_pipeline_endpoints(request, include_disabled: bool = False, name: str | None = None):
     """Endpoints of the workspace by name; disabled ones only when asked."""
     endpoints = endpoints_for_listing(request.auth.workspace)
     if not include_disabled:
@@ -161,7 +163,7 @@ def list_endpoints(request, include_disabled: bool = False, name: str | None = N
 
 
 @router.get("/pipeline-endpoints/by-name/{name}", response={200: EndpointOut, **READ_ERRORS})
-def get_endpoint_by_name(request, name: str):
+def get_pipeline_endpoint_by_name(request, name: str):
     endpoint = endpoints_for_listing(request.auth.workspace).filter(name=name).first()
     if endpoint is None:
         raise ApiError(404, "not_found", f"No pipeline endpoint named '{name}' in this workspace.")
@@ -169,12 +171,12 @@ def get_endpoint_by_name(request, name: str):
 
 
 @router.get("/pipeline-endpoints/{id}", response={200: EndpointOut, **READ_ERRORS})
-def get_endpoint(request, id: int):
+def get_pipeline_endpoint(request, id: Id):
     return endpoint_out(request, _endpoint(request, id))
 
 
 @router.patch("/pipeline-endpoints/{id}", response={200: EndpointOut, **WRITE_ERRORS})
-def update_endpoint(request, id: int, payload: EndpointPatch):
+def update_pipeline_endpoint(request, id: Id, payload: EndpointPatch):
     """Rename the endpoint and/or change its description (Admin)."""
     endpoint = _endpoint(request, id, Role.ADMIN)
     if payload.Name is not None:
@@ -185,14 +187,14 @@ def update_endpoint(request, id: int, payload: EndpointPatch):
 
 
 @router.get("/pipeline-endpoints/{id}/versions", response={200: VersionList, **READ_ERRORS})
-def list_versions(request, id: int):
+def list_endpoint_versions(request, id: Id):
     endpoint = _endpoint(request, id)
     versions = endpoint.versions.select_related("published_pipeline").order_by("number")
     return {"Items": [version_out(v) for v in versions]}
 
 
 @router.post("/pipeline-endpoints/{id}/versions", response={201: VersionOut, **WRITE_ERRORS})
-def add_version(request, id: int, payload: VersionIn):
+def add_endpoint_version(request, id: Id, payload: VersionIn):
     """Add a published pipeline as the next version (Contributor; SetDefault needs Admin)."""
     principal = request.auth
     endpoint = _endpoint(request, id, Role.ADMIN if payload.SetDefault else Role.CONTRIBUTOR)
@@ -204,7 +206,7 @@ def add_version(request, id: int, payload: VersionIn):
 @router.get(
     "/pipeline-endpoints/{id}/versions/{version}", response={200: VersionDetail, **READ_ERRORS}
 )
-def get_version(request, id: int, version: str):
+def get_endpoint_version(request, id: Id, version: str):
     """One version and its published pipeline; 404 lists the versions that exist."""
     chosen = _endpoint(request, id).get_version(version)
     return {
@@ -214,7 +216,7 @@ def get_version(request, id: int, version: str):
 
 
 @router.put("/pipeline-endpoints/{id}/default-version", response={200: EndpointOut, **WRITE_ERRORS})
-def set_default_version(request, id: int, payload: DefaultVersionIn):
+def set_default_version(request, id: Id, payload: DefaultVersionIn):
     """Make a version the default; an older one is a rollback (Admin)."""
     endpoint = _endpoint(request, id, Role.ADMIN)
     chosen = endpoint.set_default_version(payload.Version, by=request.auth.actor)
@@ -228,13 +230,13 @@ def _set_endpoint_status(request, id: int, enable: bool):
 
 
 @router.post("/pipeline-endpoints/{id}/disable", response={200: EndpointOut, **WRITE_ERRORS})
-def disable_endpoint(request, id: int):
-    """Archive the endpoint: it refuses new runs (Admin)."""
+def disable_pipeline_endpoint(request, id: Id):
+    """Disable the endpoint: it refuses new runs (Admin)."""
     return _set_endpoint_status(request, id, enable=False)
 
 
 @router.post("/pipeline-endpoints/{id}/enable", response={200: EndpointOut, **WRITE_ERRORS})
-def enable_endpoint(request, id: int):
+def enable_pipeline_endpoint(request, id: Id):
     """Enable a disabled endpoint again (Admin)."""
     return _set_endpoint_status(request, id, enable=True)
 
@@ -244,7 +246,7 @@ def enable_endpoint(request, id: int):
     response={201: SubmitOut, **WRITE_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
-def submit_endpoint(request, id: int, payload: EndpointSubmitIn):
+def submit_to_endpoint(request, id: Id, payload: EndpointSubmitIn):
     """Run a version (default: the default version). 404 lists versions; 409 if disabled."""
     principal = request.auth
     # The usual case in one query: the endpoint with the version to run and its pipeline.

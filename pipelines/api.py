@@ -16,6 +16,7 @@ from pydantic import ConfigDict
 
 from core.errors import ApiError
 from studio.api_errors import READ_ERRORS, WRITE_ERRORS
+from studio.api_types import Id
 from studio.models import Role
 
 from .engine import submit_run
@@ -117,7 +118,7 @@ def create_pipeline(request, payload: PipelineIn):
 
 
 @router.get("/pipelines/{id}", response={200: PipelineOut, **READ_ERRORS})
-def get_pipeline(request, id: int):
+def get_pipeline(request, id: Id):
     return pipeline_out(
         request.auth.load(Pipeline.objects.select_related("created_by"), id, "Pipeline")
     )
@@ -128,7 +129,7 @@ def get_pipeline(request, id: int):
     response={201: SubmitOut, **WRITE_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
-def submit_pipeline(request, id: int, payload: PipelineSubmitIn):
+def submit_to_pipeline(request, id: Id, payload: PipelineSubmitIn):
     """Run a draft pipeline (the SDK's ``Experiment.submit``)."""
     principal = request.auth
     pipeline = principal.load(Pipeline, id, "Pipeline", Role.CONTRIBUTOR)
@@ -150,7 +151,7 @@ def submit_pipeline(request, id: int, payload: PipelineSubmitIn):
 
 
 @router.post("/pipelines/{id}/publish", response={201: PublishedOut, **WRITE_ERRORS})
-def publish_pipeline(request, id: int, payload: PublishIn):
+def publish_pipeline(request, id: Id, payload: PublishIn):
     """Publish a draft pipeline: its graph is frozen into a new published pipeline."""
     pipeline = request.auth.load(Pipeline, id, "Pipeline", Role.CONTRIBUTOR)
     return Status(201, publish(request, pipeline, payload))

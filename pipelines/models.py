@@ -36,6 +36,25 @@ class RunStatus(models.TextChoices):
         return {cls.NOT_STARTED, cls.QUEUED, cls.RUNNING, cls.CANCELING}
 
 
+class RunSource(models.TextChoices):
+    """Where a run came from."""
+
+    API = "API", "API"
+    SDK = "SDK", "SDK"
+    STUDIO = "Studio", "Studio"
+    SCHEDULE = "Schedule", "Schedule"
+    RESUBMIT = "Resubmit", "Resubmit"
+
+
+class MetricKind(models.TextChoices):
+    """What a step logged: a scalar, a list, a row of columns, or a tag."""
+
+    SCALAR = "scalar", "Scalar"
+    LIST = "list", "List"
+    ROW = "row", "Row"
+    TAG = "tag", "Tag"
+
+
 class Experiment(models.Model):
     """A name that groups runs."""
 
@@ -207,12 +226,7 @@ class PublishedPipeline(StatusSwitch):
 class PipelineRun(models.Model):
     """One execution of a pipeline."""
 
-    class Source(models.TextChoices):
-        API = "API", "API"
-        SDK = "SDK", "SDK"
-        STUDIO = "Studio", "Studio"
-        SCHEDULE = "Schedule", "Schedule"
-        RESUBMIT = "Resubmit", "Resubmit"
+    Source = RunSource
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
     experiment = models.ForeignKey(Experiment, on_delete=models.PROTECT, related_name="runs")
@@ -362,11 +376,7 @@ class StepRun(models.Model):
 class Metric(models.Model):
     """A value logged by a step: a scalar, a list, a row, or a tag."""
 
-    class Kind(models.TextChoices):
-        SCALAR = "scalar", "Scalar"
-        LIST = "list", "List"
-        ROW = "row", "Row"
-        TAG = "tag", "Tag"
+    Kind = MetricKind
 
     run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="metrics")
     step_run = models.ForeignKey(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ninja import Router, Status
 
 from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
+from studio.api_types import Id
 from studio.models import Role
 
 from .engine import submit_published_run
@@ -21,14 +22,14 @@ router = Router(tags=["published pipelines"])
 
 
 @router.get("/published-pipelines", response={200: PublishedList, 401: Error})
-def list_published(request, include_disabled: bool = False):
+def list_published_pipelines(request, include_disabled: bool = False):
     """Published pipelines of the workspace, newest first; disabled ones only when asked."""
     rows = published_for_listing(request.auth.workspace, include_disabled)
     return {"Items": [published_out(request, p) for p in rows]}
 
 
 @router.get("/published-pipelines/{id}", response={200: PublishedOut, **READ_ERRORS})
-def get_published(request, id: int):
+def get_published_pipeline(request, id: Id):
     return published_out(request, request.auth.load(PublishedPipeline, id, "Published pipeline"))
 
 
@@ -39,13 +40,13 @@ def _set_published_status(request, id: int, enable: bool):
 
 
 @router.post("/published-pipelines/{id}/disable", response={200: PublishedOut, **WRITE_ERRORS})
-def disable_published(request, id: int):
+def disable_published_pipeline(request, id: Id):
     """Disable: the pipeline refuses new runs and leaves the default lists (Admin)."""
     return _set_published_status(request, id, enable=False)
 
 
 @router.post("/published-pipelines/{id}/enable", response={200: PublishedOut, **WRITE_ERRORS})
-def enable_published(request, id: int):
+def enable_published_pipeline(request, id: Id):
     """Enable a disabled published pipeline again (Admin)."""
     return _set_published_status(request, id, enable=True)
 
@@ -55,7 +56,7 @@ def enable_published(request, id: int):
     response={201: SubmitOut, **WRITE_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
-def submit_published(request, id: int, payload: SubmitIn):
+def submit_to_published_pipeline(request, id: Id, payload: SubmitIn):
     """Start a run. 409 when the pipeline is disabled; 400 naming each bad parameter."""
     principal = request.auth
     published = principal.load(PublishedPipeline, id, "Published pipeline", Role.CONTRIBUTOR)

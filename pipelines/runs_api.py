@@ -14,12 +14,13 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.http import FileResponse
 from django.utils.dateparse import parse_datetime
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from core.errors import ApiError
 from core.sql import MAX_ID
-from studio.api_body import Moment, RowId
+from studio.api_body import Moment
 from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
+from studio.api_types import Id, RowId, binary_response
 from studio.models import Role
 
 from .engine import resubmit
@@ -70,8 +71,8 @@ class RunFilters(Schema):
     submitted_by: str | None = None
     created_after: Moment | None = None
     created_before: Moment | None = None
-    cursor: str | None = None
-    limit: int = 50
+    cursor: str | None = Field(None, max_length=200, description="NextCursor of the page before.")
+    limit: int = Field(50, ge=1, le=200)
 
 
 def _encode_cursor(run: PipelineRun) -> str:
@@ -96,13 +97,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 @router.get("/runs", response={200: RunList, 400: Error, 401: Error})
 def list_runs(request, filters: Query[RunFilters]):
     """Runs of the workspace, newest first, one page at a time (``NextCursor``)."""
-    if not 1 <= filters.limit <= 200:
-        raise ApiError(
-            400,
-            "invalid",
-            "limit must be between 1 and 200.",
-            [{"field": "limit", "message": "between 1 and 200"}],
-        )
     runs = _runs(request.auth).order_by("-created_at", "-id")
     exact = {
         "pipeline_endpoint_id": filters.endpoint_id,
@@ -131,19 +125,19 @@ def list_runs(request, filters: Query[RunFilters]):
 
 
 @router.get("/runs/{id}", response={200: RunOut, **READ_ERRORS})
-def get_run(request, id: int):
+def get_run(request, id: Id):
     return run_out(request, _run(request, id))
 
 
 @router.get("/runs/{id}/steps", response={200: StepList, **READ_ERRORS})
-def list_steps(request, id: int):
+def list_run_steps(request, id: Id):
     """The run's step runs in graph order."""
     steps = _run(request, id).steps.defer("log", "argv").order_by("position", "id")
     return {"Items": [step_out(step) for step in steps]}
 
 
 @router.get("/runs/{id}/steps/{step_id}/log", response={200: LogOut, 400: Error, **READ_ERRORS})
-def step_log(request, id: int, step_id: int, offset: int = 0):
+def get_step_log(request, id: Id, step_id: Id, offset: int = Query(0, ge=0)):
     """The step's log from byte ``offset``; call again with ``NextOffset`` to tail it."""
     step = _step(request, id, step_id)
     data = (step.log or "").encode("utf-8")
@@ -181,12 +175,12 @@ def _metrics(request, metrics) -> dict:
 
 
 @router.get("/runs/{id}/metrics", response={200: MetricList, **READ_ERRORS})
-def run_metrics(request, id: int):
+def list_run_metrics(request, id: Id):
     return _metrics(request, Metric.objects.filter(run=_run(request, id)))
 
 
 @router.get("/runs/{id}/steps/{step_id}/metrics", response={200: MetricList, **READ_ERRORS})
-def step_metrics(request, id: int, step_id: int):
+def list_step_metrics(request, id: Id, step_id: Id):
     return _metrics(request, Metric.objects.filter(step_run=_step(request, id, step_id)))
 
 
@@ -202,10 +196,10 @@ def _output(step: StepRun, name: str) -> dict:
 
 @router.get(
     "/runs/{id}/steps/{step_id}/outputs/{name}",
-    response={200: bytes, **READ_ERRORS},
-    openapi_extra={"responses": {200: {"content": {"application/zip": {}}}}},
+    response=READ_ERRORS,
+    openapi_extra=binary_response("application/zip", "A zip of the output folder."),
 )
-def download_output(request, id: int, step_id: int, name: str):
+def download_step_output(request, id: Id, step_id: Id, name: str):
     """A zip of the output folder."""
     output = _output(_step(request, id, step_id), name)
     spooled = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
@@ -223,10 +217,10 @@ def download_output(request, id: int, step_id: int, name: str):
 
 @router.get(
     "/runs/{id}/steps/{step_id}/outputs/{name}/files/{path:path}",
-    response={200: bytes, **READ_ERRORS},
-    openapi_extra={"responses": {200: {"content": {"application/octet-stream": {}}}}},
+    response=READ_ERRORS,
+    openapi_extra=binary_response("application/octet-stream", "The file's bytes."),
 )
-def download_output_file(request, id: int, step_id: int, name: str, path: str):
+def download_step_output_file(request, id: Id, step_id: Id, name: str, path: str):
     """One file of an output folder."""
     output = _output(_step(request, id, step_id), name)
     if path not in output.get("files", []):
@@ -236,7 +230,7 @@ def download_output_file(request, id: int, step_id: int, name: str, path: str):
 
 
 @router.post("/runs/{id}/cancel", response={202: RunOut, **WRITE_ERRORS})
-def cancel_run(request, id: int):
+def cancel_run(request, id: Id):
     """Ask the run to stop; it passes through Canceling to Canceled."""
     run = _run(request, id, Role.CONTRIBUTOR)
     run.cancel(by=request.auth.actor)
@@ -248,7 +242,7 @@ def cancel_run(request, id: int):
     response={201: SubmitOut, **WRITE_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
-def resubmit_run(request, id: int):
+def resubmit_run(request, id: Id):
     """A new run with the same graph, parameters and experiment."""
     run = _run(request, id, Role.CONTRIBUTOR)
     run.workspace = request.auth.workspace
@@ -257,7 +251,7 @@ def resubmit_run(request, id: int):
 
 
 @router.post("/runs/{id}/publish", response={201: PublishedOut, **WRITE_ERRORS})
-def publish_run(request, id: int, payload: PublishIn):
+def publish_run(request, id: Id, payload: PublishIn):
     """Publish the pipeline this run executed, as it ran."""
     run = _run(request, id, Role.CONTRIBUTOR)
     run.workspace = request.auth.workspace

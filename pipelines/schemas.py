@@ -12,9 +12,13 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from core.models import EntityStatus
 from core.web import absolute_url
+from studio.api_types import MetricValue, ParameterType, ParameterValue
+from studio.api_types import ParameterAssignments as AssignmentsType
 
-from .models import PipelineRun, PublishedPipeline, StepRun
+from .models import MetricKind, PipelineRun, PublishedPipeline, RunStatus, StepRun
+from .models import RunSource as SourceType
 from .submission import run_url
 
 
@@ -48,8 +52,8 @@ def publish(request, source, payload: PublishIn) -> dict:
 
 class ParameterOut(Schema):
     Name: str
-    Type: str
-    DefaultValue: Any
+    Type: ParameterType
+    DefaultValue: ParameterValue
 
 
 class PublishedOut(Schema):
@@ -57,7 +61,7 @@ class PublishedOut(Schema):
     Name: str
     Description: str
     Version: str
-    Status: str
+    Status: EntityStatus
     Endpoint: str = Field(..., description="The URL to POST run requests to.")
     Graph: dict[str, Any]
     Parameters: list[ParameterOut]
@@ -92,7 +96,7 @@ def published_out(request, published: PublishedPipeline) -> dict:
 
 class RunOut(Schema):
     Id: str
-    Status: str
+    Status: RunStatus
     ExperimentName: str
     # As in the submit response: the published pipeline's id, else the draft pipeline's.
     PipelineId: str | None
@@ -101,9 +105,9 @@ class RunOut(Schema):
     PipelineEndpointId: str | None
     PipelineVersion: str | None
     Description: str
-    RunSource: str
+    RunSource: SourceType
     Tags: dict[str, Any]
-    ParameterAssignments: dict[str, Any]
+    ParameterAssignments: AssignmentsType
     ContinueOnStepFailure: bool
     SubmittedBy: str
     ResubmittedFromId: str | None
@@ -148,7 +152,7 @@ def run_out(request, run: PipelineRun) -> dict:
 class StepOut(Schema):
     Id: str
     Name: str
-    Status: str
+    Status: RunStatus
     ComputeTarget: str
     IsReused: bool
     ReusedFromId: str | None
@@ -193,8 +197,8 @@ class LogOut(Schema):
 
 class MetricOut(Schema):
     Name: str
-    Kind: str
-    Value: Any
+    Kind: MetricKind
+    Value: MetricValue
     StepId: str | None
     StepName: str | None
     CreatedTime: datetime

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,8 +19,10 @@ from pydantic import ConfigDict, field_validator
 
 from core.errors import InvalidInput
 from core.sql import fetch_one, load_joined, table
+from studio.api_types import ParameterAssignments as AssignmentsType
 
-from .models import Experiment, IdempotencyKey, PipelineRun
+from .models import Experiment, IdempotencyKey, PipelineRun, RunStatus
+from .models import RunSource as SourceType
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -49,11 +50,20 @@ class SubmitIn(Schema):
     ExperimentName: str = Field(
         ..., description="Groups the run; 1 to 255 characters, no control characters."
     )
-    ParameterAssignments: dict[str, Any] | None = Field(
+    ParameterAssignments: AssignmentsType | None = Field(
         None, description="Parameter values by name; missing ones take their defaults."
     )
-    RunSource: Literal["API", "SDK", "Studio", "Schedule"] = "API"
+    RunSource: SourceType = Field(
+        SourceType.API, description='Who asks; "Resubmit" is set by the studio only.'
+    )
     Description: str = Field("", max_length=10_000)
+
+    @field_validator("RunSource")
+    @classmethod
+    def _run_source(cls, value: SourceType) -> SourceType:
+        if value == SourceType.RESUBMIT:
+            raise ValueError("Resubmit is set by the studio on resubmitted runs")
+        return value
 
     @field_validator("ExperimentName")
     @classmethod
@@ -86,12 +96,12 @@ class SubmitOut(Schema):
     """The 201 response of every submit."""
 
     Id: str
-    Status: str
+    Status: RunStatus
     ExperimentName: str
     PipelineId: str | None
     PipelineEndpointId: str | None
     PipelineVersion: str | None
-    ParameterAssignments: dict[str, Any]
+    ParameterAssignments: AssignmentsType
     RunUrl: str
     CreatedTime: datetime
 

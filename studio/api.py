@@ -6,7 +6,9 @@ Every route needs a bearer token (see :mod:`studio.auth`); every error has the s
 """
 
 from functools import wraps
+from typing import Literal
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Router, Schema
@@ -20,8 +22,94 @@ from .api_body import CheckedJsonParser, request_problem
 from .api_errors import Error, error_body, install_error_handlers
 from .api_tokens import router as tokens_router
 from .auth import BearerAuth
+from .models import Role
 
-api = NinjaAPI(
+# What each error status means, for the operations that can answer it.
+ERROR_STATUSES = {
+    "400": "Bad input: the message and details name each field that is wrong (a malformed "
+    "id, query value or body, a NUL character, an unknown parameter).",
+    "401": "No token, or a token that is unknown, expired or revoked.",
+    "403": "The caller's role is too low for this operation.",
+    "404": "No such object in the caller's workspace.",
+    "409": "The object's state forbids it (disabled, name taken, run already ended).",
+    "413": "The body is too large.",
+    "415": "The body is not JSON (snapshots: not multipart/form-data).",
+    "422": "The Idempotency-Key was sent before with a different request.",
+    "500": "Something went wrong on the server; it was logged.",
+}
+WORKSPACE_HEADER = {
+    "in": "header",
+    "name": "X-Studio-Workspace",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 100},
+    "description": "With an Entra ID access token: the slug of the workspace to act in "
+    "(default: your first by name). API tokens belong to one workspace and ignore it.",
+}
+
+
+class StudioAPI(NinjaAPI):
+    """ninja's API with an OpenAPI document that generated clients can rely on: operationIds
+    named for what they do (the handler's name in camelCase), every error status an operation
+    can answer declared with the error shape, the workspace header declared, ``servers``
+    filled in, and no component that nothing uses."""
+
+    def get_openapi_operation_id(self, operation) -> str:
+        first, *rest = operation.view_func.__name__.split("_")
+        return first + "".join(word.capitalize() for word in rest)
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        document["servers"] = [{"url": settings.STUDIO_BASE_URL or "/"}]
+        for path, operations in document["paths"].items():
+            for operation in operations.values():
+                _declare_errors(path, operation)
+        _drop_unused_components(document)
+        return document
+
+
+def _declare_errors(path: str, operation: dict) -> None:
+    secured = bool(operation.get("security"))
+    statuses = {"400", "500"}
+    if secured:
+        statuses.add("401")
+        operation.setdefault("parameters", []).append(dict(WORKSPACE_HEADER))
+    if "{" in path:
+        statuses.add("404")
+    if "requestBody" in operation:
+        statuses |= {"413", "415"}
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    responses = operation["responses"]
+    for status in sorted(statuses - set(responses)):
+        responses[status] = {"description": ERROR_STATUSES[status], "content": error}
+    for status, response in responses.items():
+        if status in ERROR_STATUSES and response.get("description") in ("", "OK", None):
+            response["description"] = ERROR_STATUSES[status]
+
+
+def _drop_unused_components(document: dict) -> None:
+    """Remove schemas no operation reaches (e.g. the query models ninja flattens)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    prefix = "#/components/schemas/"
+    reached, pending = set(), [document["paths"]]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if (
+                isinstance(ref, str)
+                and ref.startswith(prefix)
+                and ref[len(prefix) :] not in reached
+            ):
+                reached.add(ref[len(prefix) :])
+                pending.append(schemas.get(ref[len(prefix) :], {}))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    for name in set(schemas) - reached:
+        del schemas[name]
+
+
+api = StudioAPI(
     title="Pipeline Studio API",
     version="1",
     description=(
@@ -58,14 +146,14 @@ class WorkspaceOut(Schema):
     Id: str
     Name: str
     Slug: str
-    Role: str
+    Role: Role
 
 
 meta = Router(tags=["workspace"])
 
 
 @meta.get("/workspace", response={200: WorkspaceOut, 401: Error}, summary="The caller's workspace")
-def workspace(request):
+def get_workspace(request):
     """The workspace the token belongs to, and the caller's role in it."""
     principal = request.auth
     return {
@@ -76,8 +164,12 @@ def workspace(request):
     }
 
 
-@meta.get("/health", auth=None, summary="Liveness of the API")
-def health(request):
+class HealthOut(Schema):
+    status: Literal["ok"]
+
+
+@meta.get("/health", auth=None, response={200: HealthOut}, summary="Liveness of the API")
+def get_health(request):
     return {"status": "ok"}
 
 

@@ -16,10 +16,9 @@ from typing import Annotated
 from django.conf import settings
 from django.utils import timezone
 from ninja.parser import Parser
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator
 
 from core.errors import ApiError
-from core.sql import MAX_ID
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -125,6 +124,5 @@ def _storable_moment(value: datetime) -> datetime:
         raise ValueError("is out of range") from None
 
 
-# Query parameters that the databases can compare: times (naive ones are UTC) and row ids.
+# Query parameters that the databases can compare: times (naive ones are UTC).
 Moment = Annotated[datetime, AfterValidator(_storable_moment)]
-RowId = Annotated[int, Field(ge=1, le=MAX_ID)]

@@ -7,11 +7,10 @@ Domain code and API handlers raise the errors of :mod:`core.errors`; the handler
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from ninja import Schema
+from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import StudioError
@@ -22,10 +21,18 @@ logger = logging.getLogger(__name__)
 _LOCATION_PREFIXES = {"body", "query", "path", "header", "cookie", "form", "file"}
 
 
-class ErrorBody(Schema):
-    code: str
+class ErrorDetail(Schema):
+    """One thing wrong with the request: the field (dotted, e.g.
+    ``ParameterAssignments.epochs``; empty when it is the request as a whole) and why."""
+
+    field: str = ""
     message: str
-    details: list[dict[str, Any]] = []
+
+
+class ErrorBody(Schema):
+    code: str = Field(..., description="A stable code, e.g. invalid, not_found, conflict.")
+    message: str
+    details: list[ErrorDetail] = []
 
 
 class Error(Schema):

@@ -16,12 +16,17 @@ from core.sql import MAX_ID
 
 from . import models
 from .api_body import Moment
-from .api_errors import WRITE_ERRORS
+from .api_errors import WRITE_ERRORS, Error
+from .api_types import Id
 from .models import ApiToken, AuditEvent, Role
 
-router = Router(tags=["tokens and audit"])
+router = Router(tags=["tokens"])
 
-ADMIN_ONLY = {status: schema for status, schema in WRITE_ERRORS.items() if status != 409}
+# 400, 401 and 500 are declared for every operation (studio.api.StudioAPI).
+ADMIN_READ = {403: Error}
+ADMIN_WRITE = {
+    status: schema for status, schema in WRITE_ERRORS.items() if status not in (404, 409)
+}
 
 
 class TokenIn(Schema):
@@ -42,7 +47,7 @@ class TokenIn(Schema):
 class TokenOut(Schema):
     Id: str
     Name: str
-    Role: str
+    Role: models.Role
     Hint: str = Field(..., description="The first characters of the secret.")
     CreatedBy: str
     CreatedTime: datetime
@@ -73,7 +78,7 @@ def token_out(token: ApiToken) -> dict:
     }
 
 
-@router.get("/tokens", response={200: TokenList, **ADMIN_ONLY})
+@router.get("/tokens", response={200: TokenList, **ADMIN_READ})
 def list_tokens(request):
     """The workspace's tokens, newest first (secrets are never shown again)."""
     request.auth.require(Role.ADMIN)
@@ -81,7 +86,7 @@ def list_tokens(request):
     return {"Items": [token_out(t) for t in tokens]}
 
 
-@router.post("/tokens", response={201: NewTokenOut, **ADMIN_ONLY})
+@router.post("/tokens", response={201: NewTokenOut, **ADMIN_WRITE})
 def create_token(request, payload: TokenIn):
     """Issue a token for this workspace; the response carries its secret once, as ``Token``."""
     principal = request.auth
@@ -99,8 +104,8 @@ def create_token(request, payload: TokenIn):
     return Status(201, {**token_out(token), "Token": secret})
 
 
-@router.post("/tokens/{id}/revoke", response={200: TokenOut, **ADMIN_ONLY})
-def revoke_token(request, id: int):
+@router.post("/tokens/{id}/revoke", response={200: TokenOut, **ADMIN_WRITE, 404: Error})
+def revoke_token(request, id: Id):
     """Revoke a token at once: later calls with it get 401."""
     token = request.auth.load(
         ApiToken.objects.select_related("created_by"), id, "Token", Role.ADMIN
@@ -114,7 +119,7 @@ class AuditFilters(Schema):
     actor: str | None = None
     since: Moment | None = None
     until: Moment | None = None
-    cursor: str | None = None
+    cursor: str | None = Field(None, max_length=200, description="NextCursor of the page before.")
     limit: int = Field(100, ge=1, le=500)
 
 
@@ -146,7 +151,7 @@ def _cursor_id(cursor: str) -> int:
     return value
 
 
-@router.get("/audit-events", response={200: AuditList, **ADMIN_ONLY})
+@router.get("/audit-events", response={200: AuditList, **ADMIN_READ}, tags=["audit"])
 def list_audit_events(request, filters: Query[AuditFilters]):
     """Who did what, newest first, one page at a time (``NextCursor``)."""
     request.auth.require(Role.ADMIN)

@@ -1,5 +1,8 @@
 """Puts the signed-in user's current workspace and role on each request."""
 
+from django.http import JsonResponse
+
+from .api_errors import error_body
 from .models import Membership
 
 
@@ -37,3 +40,26 @@ class CurrentWorkspaceMiddleware:
                 request.workspace = membership.workspace
                 request.role = membership.role
         return self.get_response(request)
+
+
+class ApiMethodNotAllowedMiddleware:
+    """A method a route of /api/ does not take answers 405 in the API's JSON error shape
+    (ninja's router answers it in plain text), keeping the ``Allow`` header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            allowed = response.get("Allow", "")
+            body = error_body(
+                "method_not_allowed",
+                f"{request.method} is not allowed on {request.path}; use {allowed or 'another'}.",
+            )
+            response = JsonResponse(body, status=405, headers={"Allow": allowed})
+        return response

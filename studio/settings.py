@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.middleware.CurrentWorkspaceMiddleware",
+    "studio.middleware.ApiMethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"

@@ -58,27 +58,24 @@ def openapi(api, fast_passwords, team):
 
 def test_openapi_describes_every_contract_route_with_its_errors(openapi):
     paths = openapi["paths"]
+    error = {"$ref": "#/components/schemas/Error"}
     for method, route in CONTRACT_ROUTES:
         operation = paths[f"/api/v1{route}"][method]
         responses = operation["responses"]
-        assert (
-            "401" in responses
-            and "404" in responses
-            or route
-            in {
-                "/workspace",
-                "/runs",
-                "/published-pipelines",
-                "/pipeline-endpoints",
-            }
-        ), (method, route)
-        assert responses["401"]["content"]["application/json"]["schema"] == {
-            "$ref": "#/components/schemas/Error"
-        }
-        assert operation["security"] == [{"BearerAuth": []}]
-        assert operation.get("description") or operation.get("summary")
+        expected = {"400", "401", "500"}
+        if "{" in route:
+            expected.add("404")
         if method in {"post", "put", "patch"}:
-            assert {"400", "403", "413", "415"} <= set(responses), (method, route)
+            expected |= {"403", "413", "415"}
+        assert expected <= set(responses), (method, route, sorted(responses))
+        for status, response in responses.items():
+            if status.startswith(("4", "5")):
+                assert response["content"]["application/json"]["schema"] == error, status
+                assert response["description"] not in ("", "OK"), (method, route, status)
+        assert operation["security"] == [{"BearerAuth": []}]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert "X-Studio-Workspace" in headers, (method, route)
+        assert operation.get("description") or operation.get("summary")
     schemes = openapi["components"]["securitySchemes"]
     assert schemes["BearerAuth"] == {"type": "http", "scheme": "bearer"}
 
@@ -108,7 +105,7 @@ def test_openapi_describes_the_submit_contract(openapi):
         "CreatedTime",
     }
     headers = [p["name"] for p in submit["parameters"] if p["in"] == "header"]
-    assert headers == ["Idempotency-Key"]
+    assert headers == ["Idempotency-Key", "X-Studio-Workspace"]
     published = openapi["paths"]["/api/v1/published-pipelines/{id}/runs"]["post"]
     body = published["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert "PipelineVersion" not in schemas[body.split("/")[-1]]["properties"]
