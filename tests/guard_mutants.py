@@ -378,12 +378,15 @@ MUTANTS = [
         postgresql=True,
     ),
     Mutant(
-        "idempotency-lookup",
-        "one run per Idempotency-Key",
+        "idempotency-key-of-the-caller",
+        "a key returns only its own caller's run (never another token's or workspace's)",
         "pipelines/submission.py",
-        "            if earlier is not None:\n                return earlier\n",
-        "",
-        ("tests/pipelines/test_submission_idempotency.py::test_same_key_returns_the_first_run",),
+        "    principal = request.auth.key\n",
+        '    principal = "anyone"\n',
+        (
+            "tests/pipelines/test_submission_idempotency.py::"
+            "test_same_key_from_another_token_is_another_key",
+        ),
     ),
 ]
 
