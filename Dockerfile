@@ -1,7 +1,9 @@
 # Production image for Pipeline Studio. The same image runs each role:
 #   web:    (default) gunicorn studio.wsgi
-#   worker: celery -A studio worker -Q studio,cpu --concurrency 4
+#   worker: celery -A studio worker --concurrency 4   (no -Q: every compute target)
 #   beat:   celery -A studio beat
+# Each role has its own health check (compose.yaml): web `python -m studio.healthcheck`,
+# worker `celery -A studio inspect ping -d celery@$HOSTNAME`, none for beat and migrate.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,7 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     DEBUG=0 \
     STUDIO_VAR_DIR=/var/lib/studio \
-    STATIC_ROOT=/app/staticfiles
+    STATIC_ROOT=/app/staticfiles \
+    HOME=/home/studio
 
 RUN groupadd --system studio && useradd --system --gid studio --home /app studio
 WORKDIR /app
@@ -22,7 +25,9 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && mkdir -p /var/lib/studio && chown -R studio:studio /var/lib/studio
 
+# A writable home of its own (the account's home above is the root-owned /app).
+RUN mkdir -p /home/studio && chown studio:studio /home/studio && usermod --home /home/studio studio
+
 USER studio
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["gunicorn", "studio.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "studio.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]

@@ -15,6 +15,9 @@ Measurements:
   the median and least time of one run from submit to Finished.
 - ``submit_broker_down``: a submit while the broker cannot be reached is kept (NotStarted)
   and answered at once rather than waiting on the broker (20 submits).
+- ``workers``: one run of 200 independent no-op steps on 1, 2 and 4 worker processes
+  (separate ``celery worker -c 1``, as on separate machines); steps finished per second.
+  ``benchmarks/engine.py workers`` measures only this one.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ from studio.models import Workspace  # noqa: E402
 CHAIN_RUNS = 20
 BURST_RUNS = 200
 BURST_CLIENTS = 4
+WIDE_STEPS = 200
+WORKER_PROCESSES = (1, 2, 4)
 
 
 def emit(**fields) -> None:
@@ -63,8 +68,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def start_workers() -> subprocess.Popen:
-    log = open(Path(tempfile.gettempdir()) / "studio-bench-worker.log", "wb")  # noqa: SIM115
+def start_workers(concurrency: int = 2, name: str = "bench") -> subprocess.Popen:
+    log = open(Path(tempfile.gettempdir()) / f"studio-{name}-worker.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "celery"),
@@ -74,13 +79,13 @@ def start_workers() -> subprocess.Popen:
             "-Q",
             "studio,cpu",
             "-c",
-            "2",
+            str(concurrency),
             "--loglevel",
             "WARNING",
             "--without-gossip",
             "--without-mingle",
             "-n",
-            f"bench-{os.getpid()}@%h",
+            f"{name}-{os.getpid()}@%h",
         ],
         cwd=ROOT,
         stdout=log,
@@ -89,6 +94,14 @@ def start_workers() -> subprocess.Popen:
     )
     time.sleep(6)  # let it connect; the first measurement waits for its first run anyway
     return process
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
 
 
 def wait_finished(run_ids: list[int], timeout: float = 600) -> None:
@@ -114,11 +127,7 @@ def interpreter_start(script: Path) -> list[float]:
 
 
 def main() -> None:
-    call_command("migrate", verbosity=0)
-    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    source = Path(tempfile.mkdtemp())
-    (source / "noop.py").write_text("pass\n")
-    snapshot, _ = snapshot_from_folder(workspace, source)
+    workspace, snapshot, source = setup()
 
     def graph(length: int) -> dict:
         steps = [
@@ -252,12 +261,58 @@ def main() -> None:
             errors=len(ids) - finished,
         )
     finally:
-        worker.send_signal(signal.SIGTERM)
+        stop_worker(worker)
+    worker_processes(workspace, snapshot)
+
+
+def worker_processes(workspace, snapshot) -> None:
+    """Steps finished per second for one run of WIDE_STEPS independent steps, on 1, 2 and 4
+    worker processes of one pool process each."""
+    steps = [
+        {"name": f"w{i}", "script_name": "noop.py", "snapshot": snapshot.sha256,
+         "allow_reuse": False}
+        for i in range(WIDE_STEPS)
+    ]  # fmt: skip
+    wide = validate_graph({"parameters": [], "steps": steps}, workspace)
+    warm = validate_graph({"parameters": [], "steps": steps[:1]}, workspace)
+
+    def submit(graph: dict) -> PipelineRun:
+        return submit_run(workspace=workspace, graph=graph, experiment_name="bench-workers",
+                          parameters={}, by=None, run_source="API")  # fmt: skip
+
+    for count in WORKER_PROCESSES:
+        workers = [start_workers(concurrency=1, name=f"wide{count}-{i}") for i in range(count)]
         try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+            wait_finished([submit(warm).pk])  # connected, snapshot unpacked
+            started = time.perf_counter()
+            run = submit(wide)
+            wait_finished([run.pk])
+            elapsed = time.perf_counter() - started
+            finished = run.steps.filter(status=RunStatus.FINISHED).count()
+            emit(
+                bench="workers",
+                processes=count,
+                n=finished,
+                median_s=round(elapsed, 2),
+                rps=round(finished / elapsed, 2),
+                errors=WIDE_STEPS - finished,
+            )
+        finally:
+            for worker in workers:
+                stop_worker(worker)
+
+
+def setup() -> tuple:
+    """The bench workspace, a snapshot holding ``noop.py`` and its source folder."""
+    call_command("migrate", verbosity=0)
+    workspace, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    source = Path(tempfile.mkdtemp())
+    (source / "noop.py").write_text("pass\n")
+    return workspace, snapshot_from_folder(workspace, source)[0], source
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["workers"]:
+        worker_processes(*setup()[:2])
+    else:
+        main()

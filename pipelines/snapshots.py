@@ -16,6 +16,7 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -50,15 +51,17 @@ def _read_limited(archive) -> bytes:
     return data
 
 
-def archive_files(data: bytes) -> list[str]:
-    """The regular files of a .tar.gz archive, after checking every entry is safe.
+def archive_files(data: bytes | BinaryIO) -> list[str]:
+    """The regular files of a .tar.gz archive (bytes or a file at its start), after checking
+    every entry is safe.
 
     Refused: links (symbolic or hard), devices, FIFOs, absolute paths, ``..`` entries,
     more than MAX_FILES files, or more than ten times the size limit once unpacked.
     """
     files, total = [], 0
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        fileobj = io.BytesIO(data) if isinstance(data, bytes) else data
+        with tarfile.open(fileobj=fileobj, mode="r:gz") as tar:
             for member in tar:
                 name = member.name.removeprefix("./")
                 if name in ("", "."):
@@ -146,14 +149,31 @@ def unpacked_snapshot(snapshot) -> Path:
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=target.parent) as archive:
+        _download(snapshot, archive)
+        files = set(archive_files(archive))
+        archive.seek(0)
+        _unpack(archive, files, target)
+    return target
+
+
+def _download(snapshot, archive: BinaryIO) -> None:
+    """Copy the stored archive into ``archive`` block by block, checking its hash."""
+    digest = hashlib.sha256()
     with default_storage.open(snapshot.archive.name, "rb") as handle:
-        data = handle.read()
-    if hashlib.sha256(data).hexdigest() != snapshot.sha256:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+            archive.write(block)
+    if digest.hexdigest() != snapshot.sha256:
         raise SnapshotError(f"Snapshot {snapshot.sha256[:12]} does not match its hash.")
-    files = set(archive_files(data))
-    staging = Path(tempfile.mkdtemp(prefix=f".{snapshot.sha256[:12]}-", dir=target.parent))
+    archive.seek(0)
+
+
+def _unpack(archive: BinaryIO, files: set[str], target: Path) -> None:
+    """Write the archive's checked ``files`` into a staging folder renamed to ``target``."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:12]}-", dir=target.parent))
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        with tarfile.open(fileobj=archive, mode="r:gz") as tar:
             for member in tar:
                 name = posixpath.normpath(member.name.removeprefix("./"))
                 if name not in files or not member.isreg():
@@ -172,4 +192,3 @@ def unpacked_snapshot(snapshot) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target

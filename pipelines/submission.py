@@ -17,12 +17,13 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, StudioError
 from core.sql import fetch_one, load_joined, table
 from studio.api_types import ParameterAssignments as AssignmentsType
 
 from .models import Experiment, IdempotencyKey, PipelineRun, RunStatus
 from .models import RunSource as SourceType
+from .monitoring import record_submit
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -138,10 +139,25 @@ def submit_once(request, start: Callable[[], PipelineRun]) -> PipelineRun:
     The same key from the same principal within 24 hours returns the run of the first
     request. Concurrent requests with one key race on a unique row: the losers roll back
     their run (nothing is dispatched, dispatch happens on commit) and return the winner's.
+    Each submit is counted by its result for /metrics.
     """
+    try:
+        run, replayed = _submit_once(request, start)
+    except StudioError:  # refused by a rule: 400, 404, 409…
+        record_submit("refused")
+        raise
+    except Exception:
+        record_submit("error")
+        raise
+    record_submit("replayed" if replayed else "accepted")
+    return run
+
+
+def _submit_once(request, start: Callable[[], PipelineRun]) -> tuple[PipelineRun, bool]:
+    """``(run, replayed)``: the run started now, or the first request's run."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
-        return start()
+        return start(), False
     if not _PRINTABLE_KEY.match(key):
         raise InvalidInput(
             "The Idempotency-Key header must be 1 to 255 printable ASCII characters.",
@@ -153,15 +169,15 @@ def submit_once(request, start: Callable[[], PipelineRun]) -> PipelineRun:
         with transaction.atomic():
             earlier = _earlier_run(principal, key, cutoff)
             if earlier is not None:
-                return earlier
+                return earlier, True
             run = start()
             table(IdempotencyKey).insert([IdempotencyKey(principal=principal, key=key, run=run)])
-            return run
+            return run, False
     except IntegrityError:
         earlier = _earlier_run(principal, key, cutoff)
         if earlier is None:
             raise
-        return earlier
+        return earlier, True
 
 
 def _earlier_run(principal: str, key: str, cutoff) -> PipelineRun | None:

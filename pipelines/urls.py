@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import published_views, views
+from . import monitoring, published_views, views
 
 app_name = "pipelines"
 
@@ -32,4 +32,5 @@ urlpatterns = [
         name="published_enable",
     ),
     path("published/<int:pk>/submit/", published_views.published_submit, name="published_submit"),
+    path("metrics", monitoring.metrics, name="metrics"),
 ]

@@ -47,6 +47,20 @@ class Workspace(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def create_with_admin(cls, name: str, slug: str, admin) -> Workspace:
+        """A new workspace with ``admin`` as its first Admin (one transaction, one audit
+        event); MembershipError when the name or slug is taken."""
+        with transaction.atomic():
+            if cls.objects.filter(models.Q(name=name) | models.Q(slug=slug)).exists():
+                raise MembershipError(f"A workspace named '{name}' or '{slug}' already exists.")
+            workspace = cls.objects.create(name=name, slug=slug)
+            workspace.memberships.create(user=admin, role=Role.ADMIN)
+            AuditEvent.record(
+                workspace, None, "workspace.created", workspace, admin=admin.get_username()
+            )
+        return workspace
+
     def role_of(self, user) -> str | None:
         """The role of ``user`` here, or None when not a member."""
         if user is None or not user.is_authenticated:

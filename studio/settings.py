@@ -12,9 +12,11 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("STUDIO_VAR_DIR", BASE_DIR / "var")).resolve()
+# A relative STUDIO_VAR_DIR is taken from the project folder, wherever the command starts.
+VAR_DIR = (BASE_DIR / os.environ.get("STUDIO_VAR_DIR", "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
@@ -35,6 +37,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DEBUG = env_bool("DEBUG", True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and os.environ.get("SECRET_KEY_FILE"):
+    # A file holding the key (a container secret; `make run` keeps one under var/).
+    SECRET_KEY = Path(os.environ["SECRET_KEY_FILE"]).read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -180,13 +185,16 @@ MEDIA_URL = "media/"
 # Snapshots and step outputs go through Django's storage API: local files by default;
 # STUDIO_STORAGE_BACKEND (a dotted class) and STUDIO_STORAGE_OPTIONS (JSON) swap in a
 # shared store such as an S3-compatible one.
+STUDIO_STORAGE_BACKEND = os.environ.get(
+    "STUDIO_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
+STUDIO_STORAGE_OPTIONS = json.loads(os.environ.get("STUDIO_STORAGE_OPTIONS", "{}") or "{}")
+if STUDIO_STORAGE_BACKEND.startswith("storages.backends.s3"):
+    # django-storages reads an S3 object wholly into memory unless told where to spill it to
+    # disk: a large step output must not take a worker's or web process's memory.
+    STUDIO_STORAGE_OPTIONS.setdefault("max_memory_size", 8 * 1024 * 1024)
 STORAGES = {
-    "default": {
-        "BACKEND": os.environ.get(
-            "STUDIO_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
-        ),
-        "OPTIONS": json.loads(os.environ.get("STUDIO_STORAGE_OPTIONS", "{}") or "{}"),
-    },
+    "default": {"BACKEND": STUDIO_STORAGE_BACKEND, "OPTIONS": STUDIO_STORAGE_OPTIONS},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -210,6 +218,10 @@ STUDIO_DEFAULT_COMPUTE_TARGET = os.environ.get("STUDIO_DEFAULT_COMPUTE_TARGET", 
 STUDIO_HEARTBEAT_TIMEOUT = float(os.environ.get("STUDIO_HEARTBEAT_TIMEOUT", "60"))
 # A step Queued this long is sent again (its message may have been lost); duplicates are no-ops.
 STUDIO_QUEUED_RESEND_SECONDS = float(os.environ.get("STUDIO_QUEUED_RESEND_SECONDS", "300"))
+# GET /metrics (Prometheus text) for operators: off unless enabled; with a token, scrapers
+# send "Authorization: Bearer <token>", without one only clients on this machine are answered.
+STUDIO_METRICS_ENABLED = env_bool("STUDIO_METRICS_ENABLED", False)
+STUDIO_METRICS_TOKEN = os.environ.get("STUDIO_METRICS_TOKEN", "")
 STUDIO_MAX_LOG_BYTES = int(os.environ.get("STUDIO_MAX_LOG_BYTES", 5 * 1024 * 1024))
 
 # --- Celery -----------------------------------------------------------------
@@ -223,6 +235,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "studio"
+# Declared, so that `celery -A studio worker` without -Q consumes the control queue and every
+# compute target; a worker started with -Q still takes only the queues it names.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in dict.fromkeys([CELERY_TASK_DEFAULT_QUEUE, *STUDIO_COMPUTE_TARGETS])
+]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # kombu's SQLAlchemy transport hands its options to create_engine, which refuses unknown ones.
@@ -246,8 +264,8 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # The health check is plain HTTP from the load balancer.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # The health check is plain HTTP from the load balancer, metrics from a local scraper.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 CACHES = {
     "default": (
@@ -260,11 +278,20 @@ CACHES = {
     )
 }
 
+# LOG_FORMAT=json: one JSON object per line; Celery then keeps this configuration instead
+# of installing its own format.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "studio.log_format.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

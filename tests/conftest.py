@@ -14,4 +14,5 @@ pytest_plugins = [
     "tests.fixtures.worker",
     "tests.fixtures.sdk",
     "tests.fixtures.pages",
+    "tests.fixtures.storage",
 ]

@@ -211,6 +211,7 @@ ENTRIES = [
     # Sign-in and the account.
     Entry("home", EVERYONE, anonymous_to="/endpoints/"),
     Entry("healthz", (200, 200, 200, 200, 200, 200)),
+    Entry("pipelines:metrics", NOT_CONFIGURED),  # STUDIO_METRICS_ENABLED (tests/pipelines)
     Entry("login", (200, 302, 302, 302, 302, 302)),
     post(
         "login",

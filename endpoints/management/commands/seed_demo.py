@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from endpoints.demo import seed_demo_pipeline
+from studio.management.commands.runstudio import DEFAULT_BIND, studio_address
 from studio.models import Membership, Role, Workspace
 
 DEMO_WORKSPACE = "Demo"
@@ -38,7 +39,9 @@ class Command(BaseCommand):
                     workspace=workspace, user=user, defaults={"role": role}
                 )
         seed_demo_pipeline(workspace, stdout=self.stdout)
-        address = os.environ.get("STUDIO_ADDRESS", "http://127.0.0.1:8000")
+        address = os.environ.get("STUDIO_ADDRESS") or studio_address(
+            os.environ.get("STUDIO_BIND", DEFAULT_BIND)
+        )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Pipeline Studio: {address}"))
         for username, password, role in DEMO_PEOPLE:

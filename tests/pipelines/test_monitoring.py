@@ -1,0 +1,127 @@
+"""GET /metrics: Prometheus text read from the database, the broker and the cache, answered
+only when enabled and only to the scrapers allowed."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
+
+from pipelines.broker import RUN_STEP_TASK, send_task
+from pipelines.models import PipelineRun, RunStatus, StepRun
+from tests.fixtures.worker import purge_queues
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "scrape-token-0123456789"
+
+
+@pytest.fixture
+def metrics_on(settings):
+    settings.STUDIO_METRICS_ENABLED = True
+    settings.STUDIO_METRICS_TOKEN = ""
+    return settings
+
+
+def scrape(client, **headers) -> dict:
+    """{(name, labels as a sorted tuple): value} of one scrape."""
+    response = client.get("/metrics", **headers)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain; version=")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
+
+
+def test_metrics_are_off_unless_enabled(client, settings):
+    settings.STUDIO_METRICS_ENABLED = False
+    assert client.get("/metrics").status_code == 404
+
+
+def test_without_a_token_only_this_machine_is_answered(client, metrics_on):
+    assert client.get("/metrics").status_code == 200  # the test client is 127.0.0.1
+    assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 403
+    proxied = client.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert proxied.status_code == 403  # a proxy on this machine passing a caller on
+
+
+def test_with_a_token_every_scraper_must_send_it(client, metrics_on):
+    metrics_on.STUDIO_METRICS_TOKEN = TOKEN
+    assert client.get("/metrics").status_code == 403
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    answered = client.get("/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert answered.status_code == 200
+
+
+def test_runs_by_status_step_durations_and_heartbeats(client, metrics_on, studio):
+    run, step = studio.run, studio.step
+    before = scrape(client)
+    now = timezone.now()
+    PipelineRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
+    StepRun.objects.filter(pk=step.pk).update(
+        status=RunStatus.FINISHED,
+        started_at=now - timedelta(seconds=10),
+        finished_at=now,
+        worker="machine-b@host",
+        heartbeat_at=now - timedelta(seconds=30),
+    )
+    after = scrape(client)
+
+    def runs(status, figures):
+        return figures[("studio_runs", (("status", status),))]
+
+    assert runs("Running", after) == runs("Running", before) + 1
+    assert runs("Queued", after) == runs("Queued", before) - 1
+    bucket = (("le", "15.0"),)
+    assert after[("studio_step_duration_seconds_bucket", bucket)] == 1
+    assert after[("studio_step_duration_seconds_bucket", (("le", "5.0"),))] == 0
+    assert after[("studio_step_duration_seconds_count", ())] == 1
+    assert after[("studio_step_duration_seconds_sum", ())] == pytest.approx(10, abs=0.01)
+    age = after[("studio_worker_heartbeat_age_seconds", (("worker", "machine-b@host"),))]
+    assert 30 <= age < 90
+
+
+def test_queue_depth_is_read_from_the_broker(client, metrics_on):
+    purge_queues(("gpu",))
+    before = scrape(client)[("studio_queue_depth", (("queue", "gpu"),))]
+    for _ in range(3):  # no step 0 exists: a worker taking one later does nothing
+        assert send_task(RUN_STEP_TASK, [0, 1], "gpu")
+    try:
+        figures = scrape(client)
+    finally:
+        purge_queues(("gpu",))
+    assert figures[("studio_queue_depth", (("queue", "gpu"),))] == before + 3
+    assert ("studio_queue_depth", (("queue", "studio"),)) in figures
+
+
+def test_submits_are_counted_by_result(client, metrics_on, studio, tokens):
+    url = f"/api/v1/published-pipelines/{studio.published.pk}/runs"
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens['contributor']}"}
+
+    def post(body, **headers):
+        return client.post(url, body, content_type="application/json", **auth, **headers)
+
+    def counts():
+        figures = scrape(client)
+        return {
+            result: figures[("studio_submits_total", (("result", result),))]
+            for result in ("accepted", "replayed", "refused", "error")
+        }
+
+    before = counts()
+    assert post({"ExperimentName": "E"}, HTTP_IDEMPOTENCY_KEY="k1").status_code == 201
+    assert post({"ExperimentName": "E"}, HTTP_IDEMPOTENCY_KEY="k1").status_code == 201
+    bad = {"ExperimentName": "E", "ParameterAssignments": {"epochs": "ten"}}
+    assert post(bad).status_code == 400
+    studio.published.set_enabled(False, by=studio.team.admin)
+    assert post({"ExperimentName": "E"}).status_code == 409
+    after = counts()
+
+    assert {k: after[k] - before[k] for k in after} == {
+        "accepted": 1,
+        "replayed": 1,
+        "refused": 2,
+        "error": 0,
+    }
