@@ -369,7 +369,7 @@ MUTANTS = [
         "one run per Idempotency-Key, also when two requests race",
         "pipelines/submission.py",
         "        earlier = _earlier_run(principal, key, cutoff)\n        if earlier is None:\n"
-        "            raise\n        return earlier\n",
+        "            raise\n        return earlier, True\n",
         "        raise\n",
         (
             "tests/pipelines/test_submission_idempotency.py::"
