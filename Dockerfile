@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DEBUG=0 \
     STUDIO_VAR_DIR=/var/lib/studio \
     STATIC_ROOT=/app/staticfiles \
-    HOME=/home/studio
+    HOME=/home/studio \
+    STUDIO_SDK_WHEEL_DIR=/app/sdk-wheels
 
 RUN groupadd --system studio && useradd --system --gid studio --home /app studio
 WORKDIR /app
@@ -21,8 +22,10 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# collectstatic needs settings to import; a throwaway key is enough for that one command.
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+# collectstatic and build_sdk (the SDK wheel served at /sdk/; the code folder is read-only at run
+# time) need settings to import; a throwaway key is enough for those two commands.
+RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
+    && SECRET_KEY=build-only python manage.py build_sdk \
     && mkdir -p /var/lib/studio && chown -R studio:studio /var/lib/studio
 
 # A writable home of its own (the account's home above is the root-owned /app).

@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint install mutants
+.PHONY: run test lint install sdk mutants
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,6 +18,11 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runstudio
+
+## Build the SDK's wheel (pipeline-studio-sdk) into dist/; the studio serves its own at /sdk/.
+sdk: install
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist sdk/
+	@ls dist/pipeline_studio_sdk-*.whl
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -48,7 +48,6 @@ from django.db import connection  # noqa: E402
 from pipelines.engine import submit_run  # noqa: E402
 from pipelines.graph import validate_graph  # noqa: E402
 from pipelines.models import PipelineRun, RunStatus  # noqa: E402
-from pipelines.runner import SDK_PATH  # noqa: E402
 from pipelines.snapshots import snapshot_from_folder  # noqa: E402
 from studio.models import Workspace  # noqa: E402
 
@@ -115,7 +114,11 @@ def wait_finished(run_ids: list[int], timeout: float = 600) -> None:
 
 
 def interpreter_start(script: Path) -> list[float]:
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(SDK_PATH), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(settings.SDK_SRC),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     times = []
     for _ in range(20):
         started = time.perf_counter()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
@@ -58,6 +59,7 @@ class EndpointOut(Schema):
     Status: EntityStatus
     DefaultVersion: str | None
     Endpoint: str = Field(..., description="The URL to POST run requests to.")
+    PageUrl: str = Field(..., description="Its page in the studio.")
     CreatedTime: datetime
     UpdatedTime: datetime
 
@@ -111,6 +113,7 @@ def endpoint_out(request, endpoint: PipelineEndpoint, default_version=None) -> d
         "Status": endpoint.status,
         "DefaultVersion": None if default_version is None else str(default_version),
         "Endpoint": absolute_url(request, f"/api/v1/pipeline-endpoints/{endpoint.pk}/runs"),
+        "PageUrl": absolute_url(request, reverse("endpoints:endpoint_detail", args=[endpoint.pk])),
         "CreatedTime": endpoint.created_at,
         "UpdatedTime": endpoint.updated_at,
     }

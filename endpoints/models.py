@@ -219,6 +219,7 @@ class PipelineEndpoint(StatusSwitch):
         run_source: str = "API",
         description: str = "",
         version: str | PipelineEndpointVersion | None = None,
+        tags: dict | None = None,
     ):
         """Run ``version`` (None: the default) of this endpoint.
 
@@ -245,6 +246,7 @@ class PipelineEndpoint(StatusSwitch):
             description=description,
             endpoint=self,
             endpoint_version=chosen.version,
+            tags=tags,
         )
 
 

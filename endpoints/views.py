@@ -12,15 +12,20 @@ from core.errors import StudioError
 from core.pagination import page_of
 from core.web import absolute_url, page_or_partial
 from pipelines.forms import EndpointRunFilterForm
-from pipelines.published_views import submit_from_form
-from pipelines.queries import runs_for_listing
+from pipelines.live import live_state, nothing_new, stop_when_idle, unchanged_since
+from pipelines.published_views import submit_from_form, submit_page
+from pipelines.queries import experiment_names, runs_for_listing
 from pipelines.submit_form import SubmitForm
+from pipelines.tables import run_table
 from studio.models import Role
 from studio.permissions import get_for_member, member_required
+from studio.sdk_dist import install_help
 
 from . import snippets
 from .models import PipelineEndpoint
 from .queries import (
+    ENDPOINT_SORTS,
+    endpoint_runs,
     endpoints_for_listing,
     last_run_of,
     versions_for_endpoint,
@@ -28,15 +33,32 @@ from .queries import (
 )
 
 SEARCH_MAX = 200
+ENDPOINT_SORT_LABELS = [
+    ("name", "Name"),
+    ("-last_run", "Last run, newest first"),
+    ("last_run", "Last run, oldest first"),
+    ("-updated", "Updated, newest first"),
+    ("updated", "Updated, oldest first"),
+]
 
 
 @member_required
 def endpoint_list(request):
     search = request.GET.get("q", "").strip()[:SEARCH_MAX]
-    endpoints = endpoints_for_listing(request.workspace, search)
+    show_disabled = request.GET.get("show_disabled") == "on"
+    sort = request.GET.get("sort", "name")
+    sort = sort if sort in ENDPOINT_SORTS else "name"
+    endpoints = endpoints_for_listing(request.workspace, search, show_disabled, sort)
+    live = live_state(endpoint_runs(request.workspace))
+    if unchanged_since(request, live):
+        return nothing_new()
     page = page_of(endpoints, request.GET.get("page"), annotate=with_default_and_last_run)
-    context = {"page": page, "search": search, "tab": "endpoints"}
-    return page_or_partial(request, "endpoints/endpoint_list.html", context)
+    context = {"page": page, "search": search, "tab": "endpoints", "live": live}
+    context.update(show_disabled=show_disabled, sort=sort, sorts=ENDPOINT_SORT_LABELS)
+    if not (page.paginator.count or show_disabled or search):
+        context["hidden_disabled"] = endpoints_for_listing(request.workspace, "", True).exists()
+    response = page_or_partial(request, "endpoints/endpoint_list.html", context)
+    return stop_when_idle(request, response, live)
 
 
 @member_required
@@ -54,11 +76,18 @@ def endpoint_detail(request, pk, tab="overview"):
     if tab == "runs":
         filters = EndpointRunFilterForm(request.GET)
         runs = runs_for_listing(request.workspace, {"endpoint": endpoint, **filters.filters()})
+        context["live"] = live = live_state(runs)
+        if unchanged_since(request, live):
+            return nothing_new()
         context["filters"] = filters
-        context["page"] = page_of(runs, request.GET.get("page"))
+        context["table"] = run_table(request, runs)
+        context["page"] = context["table"].page
+        response = page_or_partial(request, "endpoints/endpoint_detail.html", context)
+        return stop_when_idle(request, response, live)
     elif tab == "consume":
         graph = default.published_pipeline.graph if default else {}
         context["snippets"] = snippets.for_endpoint(endpoint, context["rest_url"], graph, request)
+        context["sdk_install"] = install_help(absolute_url(request, ""))
     elif tab == "overview":
         context["last_run"] = last_run_of(endpoint)
     return page_or_partial(request, "endpoints/endpoint_detail.html", context)
@@ -105,14 +134,12 @@ def endpoint_submit(request, pk):
         graph=graph,
         versions=versions,
         default_version=chosen.version if chosen else "",
+        experiment_names=experiment_names(request.workspace),
         initial={
             "pipeline_version": chosen.version if chosen else "",
-            "experiment_name": request.GET.get("experiment_name", ""),
+            "experiment_name": request.GET.get("experiment_name", endpoint.name),
         },
     )
     if data is not None:
         return submit_from_form(request, form, endpoint, endpoint.submit)
-    context = {"form": form, "target": endpoint, "kind": "endpoint"}
-    return page_or_partial(
-        request, "pipelines/submit.html", context, target="submit-form", partial="form"
-    )
+    return submit_page(request, form, endpoint)

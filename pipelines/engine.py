@@ -16,12 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.actors import actor_label, actor_user
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from core.sql import fetch_one, table
 from pipelines.graph import resolve_parameters, step_order
 from pipelines.models import Experiment, PipelineRun, PublishedPipeline, RunStatus, StepRun
 from pipelines.scheduler import (
     ACTIVE_STEP,
+    RERUNNABLE,
     advance_run,
     plan_new_run,
     schedule_steps,
@@ -117,6 +118,7 @@ def submit_published_run(
     description: str = "",
     endpoint=None,
     endpoint_version: str = "",
+    tags: dict | None = None,
 ) -> PipelineRun:
     """Start a run of ``published`` with type-checked parameter assignments.
 
@@ -138,6 +140,7 @@ def submit_published_run(
         pipeline_endpoint=endpoint,
         endpoint_version=endpoint_version,
         continue_on_step_failure=published.continue_on_step_failure,
+        tags=tags,
     )
 
 
@@ -170,30 +173,61 @@ def _send_first_steps(run: PipelineRun, to_send: list[StepRun]) -> None:
         run.status, run.dispatched_at = RunStatus.NOT_STARTED, None
 
 
-def resubmit(run: PipelineRun, by) -> PipelineRun:
-    """A new run of the same graph, parameters and experiment as ``run``.
+def resubmit(
+    run: PipelineRun,
+    by,
+    *,
+    parameter_assignments: dict | None = None,
+    experiment_name: str | None = None,
+    description: str | None = None,
+    tags: dict | None = None,
+) -> PipelineRun:
+    """A new run of the same graph as ``run``, linked to it (``resubmitted_from``), with its
+    parameters, experiment, description and tags unless others are given.
 
-    Steps whose work is unchanged are reused from earlier runs (when allowed). Raises
-    ``core.errors.Conflict`` when the run's published pipeline has been disabled.
+    ``parameter_assignments`` change some parameters (the others keep ``run``'s values) and
+    are checked like a submit's. Steps whose work is unchanged are reused from earlier runs
+    when allowed; when ``run`` failed or was canceled, every step it finished whose work did
+    not change is reused even if the step does not allow reuse (see ``keeps_finished_steps``
+    in :mod:`pipelines.scheduler`). Raises ``core.errors.Conflict`` when the run's published
+    pipeline has been disabled, ``ParameterError`` for bad assignments.
     """
     if run.published_pipeline is not None:
         run.published_pipeline.check_active()
+    parameters = run.parameters
+    if parameter_assignments:
+        parameters = resolve_parameters(run.graph, {**run.parameters, **parameter_assignments})
     return submit_run(
         workspace=run.workspace,
         graph=run.graph,
-        experiment_name=run.experiment.name,
-        parameters=run.parameters,
+        experiment_name=run.experiment.name if experiment_name is None else experiment_name,
+        parameters=parameters,
         by=by,
         run_source=PipelineRun.Source.RESUBMIT,
-        description=run.description,
+        description=run.description if description is None else description,
         pipeline=run.pipeline,
         published_pipeline=run.published_pipeline,
         pipeline_endpoint=run.pipeline_endpoint,
         endpoint_version=run.endpoint_version,
         continue_on_step_failure=run.continue_on_step_failure,
-        tags=run.tags,
+        tags=run.tags if tags is None else tags,
         resubmitted_from=run,
     )
+
+
+def rerun_from_failed_step(run: PipelineRun, by, **changes) -> PipelineRun:
+    """Rerun a Failed or Canceled ``run`` from where it stopped: the new run reuses every
+    step ``run`` finished whose inputs and parameters did not change and runs the rest.
+
+    ``changes`` are those of :func:`resubmit` (e.g. a corrected ``parameter_assignments``).
+    Raises ``core.errors.Conflict`` when ``run`` did not fail or was not canceled.
+    """
+    if run.status not in RERUNNABLE:
+        raise Conflict(
+            f"Run {run.pk} is {run.get_status_display()}: only a failed or canceled run "
+            "can be rerun from its failed step (Resubmit starts it again)."
+        )
+    return resubmit(run, by, **changes)
 
 
 def dispatch_run(run: PipelineRun) -> bool:

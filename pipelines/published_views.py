@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import StudioError
 from core.pagination import page_of
@@ -20,8 +20,9 @@ from studio.permissions import get_for_member, member_required, require_role
 from .engine import submit_published_run
 from .graph_svg import render_graph_svg
 from .models import PipelineRun, PublishedPipeline
-from .queries import published_for_listing, runs_for_listing
+from .queries import experiment_names, published_for_listing, runs_for_listing
 from .submit_form import SubmitForm
+from .tables import run_table
 
 
 @member_required
@@ -36,14 +37,15 @@ def published_list(request):
 @member_required
 def published_detail(request, pk):
     published = get_for_member(request, PublishedPipeline, pk)
-    runs = runs_for_listing(request.workspace, {"published": published})
+    table = run_table(request, runs_for_listing(request.workspace, {"published": published}))
     context = {
         "published": published,
         "graph_svg": render_graph_svg(published.graph),
         "versions": published.endpoint_versions.select_related("endpoint").order_by(
             "endpoint__name", "number"
         ),
-        "page": page_of(runs, request.GET.get("page")),
+        "table": table,
+        "page": table.page,
         "rest_url": absolute_url(request, f"/api/v1/published-pipelines/{published.pk}/runs"),
     }
     return page_or_partial(request, "pipelines/published_detail.html", context)
@@ -52,33 +54,50 @@ def published_detail(request, pk):
 @member_required
 @require_POST
 def published_set_status(request, pk, enabled: bool):
-    """Disable or enable a published pipeline (Admins); htmx gets its row back, or nothing."""
+    """Disable or enable a published pipeline (Admins); htmx gets its row back (or a note
+    where it went) and the message."""
     published = get_for_member(request, PublishedPipeline, pk, role=Role.ADMIN)
     published.set_enabled(enabled, by=request.user)
     show_disabled = request.GET.get("show_disabled") == "on"
+    messages.success(request, f"“{published}” is now {published.get_status_display()}.")
     if not request.htmx:
-        messages.success(request, f"“{published}” is now {published.get_status_display()}.")
         back = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
             back = reverse("pipelines:published_list")
         return redirect(back)
-    if not (published.is_active or show_disabled):
-        return HttpResponse("")  # the row leaves a list that hides disabled pipelines
     row = published_for_listing(request.workspace, include_disabled=True).get(pk=published.pk)
-    context = {"published": row, "show_disabled": show_disabled}
-    return render(request, "pipelines/published_list.html#row", context)
+    # A row that leaves a list hiding disabled pipelines becomes a note saying where it went.
+    hidden = not (published.is_active or show_disabled)
+    context = {"published": row, "show_disabled": show_disabled, "hidden": hidden}
+    return render(request, "pipelines/published_list.html#toggled", context)
 
 
 @member_required
 def published_submit(request, pk):
     published = get_for_member(request, PublishedPipeline, pk)
     data = request.POST if request.method == "POST" else None
-    form = SubmitForm(data, graph=published.graph)
+    form = SubmitForm(
+        data,
+        graph=published.graph,
+        experiment_names=experiment_names(request.workspace),
+        initial={"experiment_name": request.GET.get("experiment_name", published.name)},
+    )
     if data is not None:
         return submit_from_form(request, form, published, partial(submit_published_run, published))
-    return render(
-        request, "pipelines/submit.html", {"form": form, "target": published, "kind": "published"}
-    )
+    return submit_page(request, form, published)
+
+
+def submit_page(request, form, target, status: int = 200):
+    """The Submit form of ``target`` (a published pipeline or an endpoint): the page, the form
+    alone (another version chosen), or the dialog's content (the page is its fallback)."""
+    kind = "published" if isinstance(target, PublishedPipeline) else "endpoint"
+    context = {"form": form, "target": target, "kind": kind}
+    if request.htmx.target == "submit-dialog-body":
+        context["dialog"] = True
+        return render(request, "pipelines/submit.html#dialog", context, status=status)
+    if request.htmx.target == "submit-form":
+        return render(request, "pipelines/submit.html#form", context, status=status)
+    return render(request, "pipelines/submit.html", context, status=status)
 
 
 def submit_from_form(request, form, target, start):
@@ -95,13 +114,14 @@ def submit_from_form(request, form, target, start):
                 parameter_assignments=form.assignments,
                 by=request.user,
                 run_source=PipelineRun.Source.STUDIO,
+                description=form.cleaned_data["description"],
+                tags=form.cleaned_data["tags"],
                 **extra,
             )
         except StudioError as error:
             form.add_refusal(error)
         else:
             messages.success(request, f"Run {run.pk} submitted.")
-            return redirect("pipelines:run_detail", pk=run.pk)
-    kind = "published" if isinstance(target, PublishedPipeline) else "endpoint"
-    context = {"form": form, "target": target, "kind": kind}
-    return render(request, "pipelines/submit.html", context, status=400)
+            url = reverse("pipelines:run_detail", args=[run.pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return submit_page(request, form, target, status=400)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Greatest, Length, RowNumber, Substr
 
-from .models import Experiment, Metric, PipelineRun, PublishedPipeline, StepRun
+from studio.models import Membership
+
+from .models import Experiment, PipelineRun, PublishedPipeline, StepRun
 
 # The step panel shows at most this many characters of a log at once (the end of it).
 LOG_WINDOW = 256 * 1024
@@ -30,8 +32,9 @@ LIST_DEFERRED = (
 def runs_for_listing(workspace, filters: dict | None = None) -> QuerySet[PipelineRun]:
     """Runs of ``workspace`` newest first, narrowed by the Runs page filters.
 
-    ``filters`` keys (all optional): endpoint, published, experiment (name fragments or model
-    instances), status, submitted_by (username fragment), created_after, created_before (dates).
+    ``filters`` keys (all optional): endpoint, published, experiment (ids, name fragments or
+    model instances), status, submitted_by (user id or username fragment), created_after,
+    created_before (dates).
     """
     runs = PipelineRun.objects.filter(workspace=workspace)
     filters = filters or {}
@@ -41,7 +44,9 @@ def runs_for_listing(workspace, filters: dict | None = None) -> QuerySet[Pipelin
         ("experiment", "experiment"),
     ):
         value = filters.get(key)
-        if isinstance(value, str) and value:
+        if isinstance(value, int):
+            runs = runs.filter(**{f"{field}_id": value})
+        elif isinstance(value, str) and value:
             runs = runs.filter(**{f"{field}__name__icontains": value})
         elif value:
             runs = runs.filter(**{field: value})
@@ -49,7 +54,9 @@ def runs_for_listing(workspace, filters: dict | None = None) -> QuerySet[Pipelin
         runs = runs.filter(status=filters["status"])
     if filters.get("version"):
         runs = runs.filter(endpoint_version=filters["version"])
-    if filters.get("submitted_by"):
+    if isinstance(filters.get("submitted_by"), int):
+        runs = runs.filter(submitted_by_id=filters["submitted_by"])
+    elif filters.get("submitted_by"):
         who = filters["submitted_by"]
         runs = runs.filter(
             Q(submitted_by__username__icontains=who) | Q(submitted_by_label__icontains=who)
@@ -94,6 +101,39 @@ def experiments_for_listing(workspace) -> QuerySet[Experiment]:
     return Experiment.objects.filter(workspace=workspace).order_by("name", "id")
 
 
+def run_filter_choices(workspace) -> dict[str, list[tuple[int, str]]]:
+    """The Runs filters' pickers: the workspace's endpoints, published pipelines and members
+    as (id, label), by name, in three queries."""
+    published = PublishedPipeline.objects.filter(workspace=workspace).order_by("name", "version")
+    members = Membership.objects.filter(workspace=workspace).select_related("user")
+    return {
+        "endpoint": list(
+            # Through the workspace: pipelines never imports the endpoints app.
+            workspace.pipeline_endpoints.order_by("name").values_list("pk", "name")
+        ),
+        "published": [
+            (pk, f"{name} {version}".strip())
+            for pk, name, version in published.values_list("pk", "name", "version")
+        ],
+        "submitted_by": sorted(
+            (
+                (m.user_id, m.user.get_full_name() or m.user.get_username())
+                for m in members.only("user__username", "user__first_name", "user__last_name")
+            ),
+            key=lambda choice: choice[1].lower(),
+        ),
+    }
+
+
+def experiment_names(workspace, limit: int = 500) -> list[str]:
+    """Names of the workspace's experiments, for the run form's experiment picker."""
+    return list(
+        Experiment.objects.filter(workspace=workspace)
+        .order_by("name")
+        .values_list("name", flat=True)[:limit]
+    )
+
+
 def with_run_counts(experiments: QuerySet[Experiment]) -> QuerySet[Experiment]:
     """``experiments`` with ``run_count`` and ``last_run_at``."""
     runs = PipelineRun.objects.filter(experiment=OuterRef("pk"))
@@ -104,30 +144,6 @@ def with_run_counts(experiments: QuerySet[Experiment]) -> QuerySet[Experiment]:
         ),
         last_run_at=Subquery(runs.order_by("-created_at").values("created_at")[:1]),
     )
-
-
-def metric_names(runs: list[PipelineRun], limit: int = 100) -> list[str]:
-    """Names of the scalar metrics that ``runs`` logged, for the chart's choice."""
-    return list(
-        Metric.objects.filter(run__in=[r.pk for r in runs], kind=Metric.Kind.SCALAR)
-        .order_by("name")
-        .values_list("name", flat=True)
-        .distinct()[:limit]
-    )
-
-
-def metric_series(runs: list[PipelineRun], name: str) -> list[tuple[PipelineRun, float]]:
-    """(run, last scalar value of metric ``name``) for each of ``runs`` that logged it."""
-    values: dict[int, float] = {}
-    rows = (
-        Metric.objects.filter(run__in=[r.pk for r in runs], name=name, kind=Metric.Kind.SCALAR)
-        .order_by("run_id", "id")
-        .values_list("run_id", "value")
-    )
-    for run_id, value in rows:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            values[run_id] = float(value)
-    return [(run, values[run.pk]) for run in runs if run.pk in values]
 
 
 def run_for_page(workspace) -> QuerySet[PipelineRun]:

@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
 KILL_GRACE_SECONDS = 3
-SDK_PATH = Path(__file__).resolve().parent.parent  # makes ``pipelines.sdk`` importable
 
 
 def file_digest(path: Path) -> str:
@@ -222,7 +221,7 @@ class StepExecution:
             "LANG": "C.UTF-8",
             "HOME": str(self.workdir / "cwd"),
             "TMPDIR": str(self.workdir / "tmp"),
-            "PYTHONPATH": str(SDK_PATH),
+            "PYTHONPATH": str(settings.SDK_SRC),
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
             "STUDIO_RUN_ID": str(self.run.pk),

@@ -23,10 +23,12 @@ from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
 from studio.api_types import Id, RowId, binary_response
 from studio.models import Role
 
-from .engine import resubmit
-from .models import Metric, PipelineRun, RunStatus, StepRun
+from .comparison import ComparisonError, compare_runs, metrics_by_run, parse_run_ids
+from .engine import rerun_from_failed_step, resubmit
+from .models import PipelineRun, RunStatus, StepRun
 from .runner import utf8_cut
 from .schemas import (
+    ComparisonOut,
     LogOut,
     MetricList,
     PublishedOut,
@@ -34,11 +36,13 @@ from .schemas import (
     RunList,
     RunOut,
     StepList,
+    comparison_out,
+    metric_out,
     publish,
     run_out,
     step_out,
 )
-from .submission import IDEMPOTENCY_OPENAPI, SubmitOut, submit_once, submit_response
+from .submission import IDEMPOTENCY_OPENAPI, RerunIn, SubmitOut, submit_once, submit_response
 
 router = Router(tags=["runs"])
 
@@ -124,6 +128,24 @@ def list_runs(request, filters: Query[RunFilters]):
     }
 
 
+@router.get("/runs/compare", response={200: ComparisonOut, 400: Error, 401: Error, 404: Error})
+def compare(request, ids: str):
+    """2 to 10 runs side by side (``ids=1,2,3``): each parameter and metric with one value per
+    run in the order asked, ``Differs`` when they are not all equal. A metric logged several
+    times is the list of its values; a reused step's metrics are those of the step it reused."""
+    try:
+        run_ids = parse_run_ids(ids[:2000])
+    except ComparisonError as error:
+        raise ApiError(
+            400, "invalid", str(error), [{"field": "ids", "message": str(error)}]
+        ) from None
+    try:
+        comparison = compare_runs(request.auth.workspace, run_ids)
+    except ComparisonError as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    return comparison_out(request, comparison)
+
+
 @router.get("/runs/{id}", response={200: RunOut, **READ_ERRORS})
 def get_run(request, id: Id):
     return run_out(request, _run(request, id))
@@ -157,31 +179,22 @@ def get_step_log(request, id: Id, step_id: Id, offset: int = Query(0, ge=0)):
     }
 
 
-def _metrics(request, metrics) -> dict:
-    rows = metrics.select_related("step_run").order_by("id")
-    return {
-        "Items": [
-            {
-                "Name": m.name,
-                "Kind": m.kind,
-                "Value": m.value,
-                "StepId": str(m.step_run_id) if m.step_run_id else None,
-                "StepName": m.step_run.name if m.step_run_id else None,
-                "CreatedTime": m.created_at,
-            }
-            for m in rows
-        ]
-    }
+def _metrics(run_id: int, step_id: int | None = None) -> dict:
+    items = metrics_by_run([run_id], step_id=step_id)[run_id]
+    return {"Items": [metric_out(metric) for metric in items]}
 
 
 @router.get("/runs/{id}/metrics", response={200: MetricList, **READ_ERRORS})
-def list_run_metrics(request, id: Id):
-    return _metrics(request, Metric.objects.filter(run=_run(request, id)))
+def run_metrics(request, id: Id):
+    """Every metric of the run; a reused step's are those of the step it reused
+    (``IsReused``, ``ReusedFromRunId``)."""
+    return _metrics(_run(request, id).pk)
 
 
 @router.get("/runs/{id}/steps/{step_id}/metrics", response={200: MetricList, **READ_ERRORS})
-def list_step_metrics(request, id: Id, step_id: Id):
-    return _metrics(request, Metric.objects.filter(step_run=_step(request, id, step_id)))
+def step_metrics(request, id: Id, step_id: Id):
+    step = _step(request, id, step_id)
+    return _metrics(step.run_id, step.pk)
 
 
 def _output(step: StepRun, name: str) -> dict:
@@ -247,6 +260,29 @@ def resubmit_run(request, id: Id):
     run = _run(request, id, Role.CONTRIBUTOR)
     run.workspace = request.auth.workspace
     again = submit_once(request, lambda: resubmit(run, by=request.auth.actor))
+    return Status(201, submit_response(request, again))
+
+
+@router.post(
+    "/runs/{id}/rerun",
+    response={201: SubmitOut, **WRITE_ERRORS},
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def rerun_run(request, id: Id, payload: RerunIn):
+    """Rerun a Failed or Canceled run from its failed step: a new run (``ResubmittedFromId``)
+    that reuses every step the run finished whose inputs and parameters did not change and
+    runs the rest. ``ParameterAssignments`` correct some parameters; 409 for other runs."""
+    run = _run(request, id, Role.CONTRIBUTOR)
+    run.workspace = request.auth.workspace
+    changes = {
+        "parameter_assignments": payload.ParameterAssignments,
+        "experiment_name": payload.ExperimentName,
+        "description": payload.Description,
+        "tags": payload.Tags,
+    }
+    again = submit_once(
+        request, lambda: rerun_from_failed_step(run, by=request.auth.actor, **changes)
+    )
     return Status(201, submit_response(request, again))
 
 

@@ -31,6 +31,8 @@ ACTIVE_STEP = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.CANCELING)
 ACTIVE = (RunStatus.NOT_STARTED, *ACTIVE_STEP)
 # A step whose worker was lost runs at most this many times in all.
 MAX_ATTEMPTS = 2
+# A resubmit of a run that ended so reruns it from its failed step (see keeps_finished_steps).
+RERUNNABLE = (RunStatus.FAILED, RunStatus.CANCELED)
 
 
 def step_fingerprint(run: PipelineRun, spec: dict, steps: dict[str, StepRun]) -> str:
@@ -48,22 +50,46 @@ def step_fingerprint(run: PipelineRun, spec: dict, steps: dict[str, StepRun]) ->
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def _reusable(run: PipelineRun, step: StepRun) -> StepRun | None:
-    """The latest Finished step of the workspace with ``step``'s fingerprint (not of
-    ``run`` itself), loaded with only what ``_copy_reused`` reads: the source's log may be
-    megabytes. Hand-written SQL, as this is on every submit (see :mod:`core.sql`)."""
+def _reusable(run: PipelineRun, step: StepRun, in_run: int | None = None) -> StepRun | None:
+    """The latest Finished step of the workspace (of run ``in_run`` if given) with ``step``'s
+    fingerprint (not of ``run`` itself), loaded with only what ``_copy_reused`` reads: the
+    source's log may be megabytes. Hand-written SQL, as this is on every submit (see
+    :mod:`core.sql`)."""
     steps = table(StepRun, "run", "reused_from", "outputs", "argv", "exit_code")
     runs = table(PipelineRun)
     # A run not yet written has no steps to exclude.
     not_this_run = "AND s.run_id <> %s " if run.pk is not None else ""
+    only_run = "AND s.run_id = %s " if in_run is not None else ""
     row = fetch_one(
         f"SELECT {steps.columns('s')} FROM {steps.name} s JOIN {runs.name} r ON r.id = s.run_id "
         f"WHERE r.workspace_id = %s AND s.fingerprint = %s AND s.status = %s {not_this_run}"
-        "ORDER BY s.finished_at DESC LIMIT 1",
+        f"{only_run}ORDER BY s.finished_at DESC LIMIT 1",
         [run.workspace_id, step.fingerprint, RunStatus.FINISHED]
-        + ([run.pk] if run.pk is not None else []),
+        + ([run.pk] if run.pk is not None else [])
+        + ([in_run] if in_run is not None else []),
     )
     return steps.load(row) if row is not None else None
+
+
+def keeps_finished_steps(run: PipelineRun) -> int | None:
+    """The id of the Failed or Canceled run that ``run`` reruns, else None.
+
+    Rerunning from the failed step keeps every step that run finished whose work (script,
+    arguments with the parameters, inputs) did not change, even a step that does not allow
+    reuse: the person asked to continue that run, not to start it over.
+    """
+    if run.run_source != PipelineRun.Source.RESUBMIT or run.resubmitted_from_id is None:
+        return None
+    source = PipelineRun.objects.filter(pk=run.resubmitted_from_id, status__in=RERUNNABLE)
+    return run.resubmitted_from_id if source.exists() else None
+
+
+def _reuse_source(run, spec: dict, step: StepRun, kept_run: int | None) -> StepRun | None:
+    if spec["allow_reuse"]:
+        return _reusable(run, step)
+    if kept_run is not None:
+        return _reusable(run, step, in_run=kept_run)
+    return None
 
 
 def _reason_not_to_run(run, step, steps, upstream) -> str:
@@ -138,6 +164,7 @@ def plan_new_run(run: PipelineRun, steps: list[StepRun]) -> list[StepRun]:
     by_name = {step.name: step for step in steps}
     specs = {spec["name"]: spec for spec in run.graph["steps"]}
     upstream = upstream_steps(run.graph)
+    kept_run = keeps_finished_steps(run)
     now = timezone.now()
     to_send: list[StepRun] = []
     # Positions follow the graph's order (upstream first), so one pass sees every step
@@ -146,7 +173,7 @@ def plan_new_run(run: PipelineRun, steps: list[StepRun]) -> list[StepRun]:
         if any(by_name[name].status != RunStatus.FINISHED for name in upstream[step.name]):
             continue
         step.fingerprint = step_fingerprint(run, specs[step.name], by_name)
-        source = _reusable(run, step) if specs[step.name]["allow_reuse"] else None
+        source = _reuse_source(run, specs[step.name], step, kept_run)
         if source is not None:
             _copy_reused(step, source, now)
         else:
@@ -180,6 +207,7 @@ def schedule_steps(run: PipelineRun) -> list[StepRun]:
     steps = {s.name: s for s in run.steps.select_for_update().defer("log").order_by("position")}
     specs = {s["name"]: s for s in run.graph["steps"]}
     upstream = upstream_steps(run.graph)
+    kept_run = keeps_finished_steps(run)
     changed = True
     while changed:
         changed = False
@@ -194,7 +222,7 @@ def schedule_steps(run: PipelineRun) -> list[StepRun]:
                 steps[name].status == RunStatus.FINISHED for name in upstream[step.name]
             ):
                 step.fingerprint = step_fingerprint(run, specs[step.name], steps)
-                source = _reusable(run, step) if specs[step.name]["allow_reuse"] else None
+                source = _reuse_source(run, specs[step.name], step, kept_run)
                 if source is not None:
                     _reuse(step, source)
                     changed = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.urls import reverse
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
@@ -63,6 +64,7 @@ class PublishedOut(Schema):
     Version: str
     Status: EntityStatus
     Endpoint: str = Field(..., description="The URL to POST run requests to.")
+    PageUrl: str = Field(..., description="Its page in the studio.")
     Graph: dict[str, Any]
     Parameters: list[ParameterOut]
     ContinueOnStepFailure: bool
@@ -76,6 +78,7 @@ class PublishedList(Schema):
 
 def published_out(request, published: PublishedPipeline) -> dict:
     """The REST shape of a published pipeline."""
+    pk = published.pk
     return {
         "Id": str(published.pk),
         "Name": published.name,
@@ -83,6 +86,7 @@ def published_out(request, published: PublishedPipeline) -> dict:
         "Version": published.version,
         "Status": published.status,
         "Endpoint": absolute_url(request, f"/api/v1/published-pipelines/{published.pk}/runs"),
+        "PageUrl": absolute_url(request, reverse("pipelines:published_detail", args=[pk])),
         "Graph": published.graph,
         "Parameters": [
             {"Name": p["name"], "Type": p["type"], "DefaultValue": p["default_value"]}
@@ -201,8 +205,58 @@ class MetricOut(Schema):
     Value: MetricValue
     StepId: str | None
     StepName: str | None
+    IsReused: bool = Field(..., description="Logged by the step a reused step of this run reused.")
+    ReusedFromRunId: str | None
     CreatedTime: datetime
 
 
 class MetricList(Schema):
     Items: list[MetricOut]
+
+
+def metric_out(metric) -> dict:
+    """The REST shape of a :class:`pipelines.comparison.RunMetric`."""
+    return {
+        "Name": metric.name,
+        "Kind": metric.kind,
+        "Value": metric.value,
+        "StepId": _id(metric.step_id),
+        "StepName": metric.step_name,
+        "IsReused": metric.is_reused,
+        "ReusedFromRunId": _id(metric.reused_from_run_id),
+        "CreatedTime": metric.created_at,
+    }
+
+
+class ComparedRowOut(Schema):
+    Name: str
+    Values: list[Any] = Field(..., description="One value per run, null where a run has none.")
+    Reused: list[bool] = Field(..., description="Per run: carried by a reused step.")
+    Differs: bool
+
+
+class ComparisonOut(Schema):
+    Runs: list[RunOut]
+    Parameters: list[ComparedRowOut]
+    Metrics: list[ComparedRowOut]
+
+
+def comparison_out(request, comparison) -> dict:
+    """The REST shape of a :class:`pipelines.comparison.Comparison`."""
+
+    def rows(items):
+        return [
+            {
+                "Name": row.name,
+                "Values": row.values,
+                "Reused": row.reused or [False] * len(row.values),
+                "Differs": row.differs,
+            }
+            for row in items
+        ]
+
+    return {
+        "Runs": [run_out(request, run) for run in comparison.runs],
+        "Parameters": rows(comparison.parameters),
+        "Metrics": rows(comparison.metrics),
+    }

@@ -69,14 +69,18 @@ class SubmitIn(Schema):
     @field_validator("ExperimentName")
     @classmethod
     def _experiment_name(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("is required")
-        if len(value) > 255:
-            raise ValueError("at most 255 characters")
-        if _CONTROL_CHARACTERS.search(value):
-            raise ValueError("may not contain control characters")
-        return value
+        return _checked_experiment_name(value)
+
+
+def _checked_experiment_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("is required")
+    if len(value) > 255:
+        raise ValueError("at most 255 characters")
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValueError("may not contain control characters")
+    return value
 
 
 class EndpointSubmitIn(SubmitIn):
@@ -91,6 +95,24 @@ class PipelineSubmitIn(SubmitIn):
     """The body of a submit of a draft pipeline: tags may be added."""
 
     Tags: dict[str, str] = Field(default_factory=dict)
+
+
+class RerunIn(Schema):
+    """The body of a rerun from the failed step: what changes (all optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ParameterAssignments: AssignmentsType | None = Field(
+        None, description="Parameters to change; the others keep the failed run's values."
+    )
+    ExperimentName: str | None = Field(None, description="Absent: the failed run's.")
+    Description: str | None = Field(None, max_length=10_000)
+    Tags: dict[str, str] | None = None
+
+    @field_validator("ExperimentName")
+    @classmethod
+    def _experiment_name(cls, value: str | None) -> str | None:
+        return None if value is None else _checked_experiment_name(value)
 
 
 class SubmitOut(Schema):

@@ -6,9 +6,11 @@ app_name = "pipelines"
 
 urlpatterns = [
     path("runs/", views.run_list, name="run_list"),
+    path("runs/compare/", views.run_compare, name="run_compare"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<int:pk>/resubmit/", views.run_resubmit, name="run_resubmit"),
+    path("runs/<int:pk>/rerun/", views.run_rerun, name="run_rerun"),
     path("runs/<int:pk>/steps/<int:step_pk>/log/", views.step_log, name="step_log"),
     path(
         "runs/<int:pk>/steps/<int:step_pk>/outputs/<str:name>/<path:path>",

@@ -16,23 +16,25 @@ from core.errors import StudioError
 from core.pagination import page_of
 from core.web import page_or_partial
 from studio.models import Role
-from studio.permissions import get_for_member, member_required
+from studio.permissions import get_for_member, member_required, require_role
 
-from .charts import endpoint_charts, metric_line_svg
-from .engine import resubmit
-from .forms import RunFilterForm
+from .charts import endpoint_charts, metric_chart_svg
+from .comparison import ComparisonError, compare_runs, metrics_by_run, parse_run_ids, scalar_series
+from .engine import rerun_from_failed_step, resubmit
+from .forms import RunFilterForm, RunForm, initial_for_run
 from .graph_svg import StepState, render_graph_svg
+from .live import live_state, nothing_new, stop_when_idle, unchanged_since
 from .models import Experiment, PipelineRun, RunStatus, StepRun
 from .queries import (
+    experiment_names,
     experiments_for_listing,
-    metric_names,
-    metric_series,
     read_log,
     run_for_page,
     runs_for_listing,
     steps_for_run,
     with_run_counts,
 )
+from .tables import run_table
 
 CHARTED_RUNS = 50
 SHOWN_METRICS = 200
@@ -40,11 +42,16 @@ SHOWN_METRICS = 200
 
 @member_required
 def run_list(request):
-    filters = RunFilterForm(request.GET)
+    filters = RunFilterForm(request.GET, workspace=request.workspace)
     runs = runs_for_listing(request.workspace, filters.filters())
-    page = page_of(runs, request.GET.get("page"))
-    context = {"page": page, "filters": filters, "charts": endpoint_charts(page)}
-    return page_or_partial(request, "pipelines/run_list.html", context)
+    live = live_state(runs)
+    if unchanged_since(request, live):
+        return nothing_new()
+    table = run_table(request, runs)
+    context = {"table": table, "page": table.page, "filters": filters, "live": live}
+    context["charts"] = endpoint_charts(table.page)
+    response = page_or_partial(request, "pipelines/run_list.html", context)
+    return stop_when_idle(request, response, live)
 
 
 def _selected_step(steps: list[StepRun], wanted: str | None) -> StepRun | None:
@@ -76,7 +83,7 @@ def _live_context(request, run: PipelineRun, steps: list[StepRun], selected) -> 
         "steps": steps,
         "selected": selected,
         "graph_svg": render_graph_svg(run.graph, states),
-        "metrics": run.metrics.select_related("step_run").order_by("id")[:SHOWN_METRICS],
+        "metrics": metrics_by_run([run.pk])[run.pk][:SHOWN_METRICS],
     }
 
 
@@ -89,7 +96,7 @@ def _step_context(step: StepRun, offset: int | None = None) -> dict:
         "log": text,
         "log_cut": start,  # characters of earlier output not shown
         "log_offset": start + len(text),
-        "step_metrics": step.metrics.order_by("id")[:SHOWN_METRICS],
+        "step_metrics": metrics_by_run([step.run_id], step_id=step.pk)[step.run_id][:SHOWN_METRICS],
         "outputs": [
             (name, sorted(output.get("files") or []))
             for name, output in sorted((step.outputs or {}).items())
@@ -176,6 +183,40 @@ def run_resubmit(request, pk):
 
 
 @member_required
+def run_rerun(request, pk):
+    """The "Rerun from failed step" form: the failed run's values, to correct."""
+    run = get_for_member(request, run_for_page(request.workspace), pk)
+    data = request.POST if request.method == "POST" else None
+    form = RunForm(
+        data,
+        graph=run.graph,
+        experiment_names=experiment_names(request.workspace),
+        initial=initial_for_run(run),
+    )
+    if data is not None:
+        require_role(request, Role.CONTRIBUTOR)
+        if form.is_valid():
+            try:
+                new_run = rerun_from_failed_step(
+                    run,
+                    by=request.user,
+                    parameter_assignments=form.assignments,
+                    experiment_name=form.cleaned_data["experiment_name"],
+                    description=form.cleaned_data["description"],
+                    tags=form.cleaned_data["tags"],
+                )
+            except StudioError as error:
+                form.add_refusal(error)
+            else:
+                done = f"Run {new_run.pk} reruns run {run.pk} from its failed step."
+                messages.success(request, done)
+                return _back_to(request, reverse("pipelines:run_detail", args=[new_run.pk]))
+    context = {"run": run, "form": form, "dialog": request.htmx.target == "submit-dialog-body"}
+    template = "pipelines/run_rerun.html" + ("#dialog" if context["dialog"] else "")
+    return render(request, template, context, status=200 if data is None else 400)
+
+
+@member_required
 def experiment_list(request):
     experiments = experiments_for_listing(request.workspace)
     page = page_of(experiments, request.GET.get("page"), annotate=with_run_counts)
@@ -186,11 +227,33 @@ def experiment_list(request):
 def experiment_detail(request, pk):
     experiment = get_for_member(request, Experiment, pk)
     runs = runs_for_listing(request.workspace, {"experiment": experiment})
-    page = page_of(runs, request.GET.get("page"))
+    table = run_table(request, runs)
     charted = list(runs[:CHARTED_RUNS])[::-1]  # oldest on the left
-    names = metric_names(charted)
-    metric = request.GET.get("metric") or (names[0] if names else "")
-    context = {"experiment": experiment, "page": page, "metric_names": names, "metric": metric}
+    series = scalar_series(charted)
+    metric = request.GET.get("metric") or next(iter(series), "")
+    context = {"experiment": experiment, "table": table, "page": table.page}
+    context["metric_names"] = list(series)
+    context["metric"] = metric
     if metric:
-        context["chart"] = metric_line_svg(metric_series(charted, metric), metric)
+        context["chart"] = metric_chart_svg(series.get(metric, []), metric)
     return page_or_partial(request, "pipelines/experiment_detail.html", context)
+
+
+@member_required
+def run_compare(request):
+    """Runs side by side: ``?runs=1,2,3`` (checkboxes send ``runs`` once per run)."""
+    chosen = request.GET.getlist("runs")
+    if len(chosen) > 1:  # from the checkboxes: the shareable form is one comma list
+        return redirect(f"{reverse('pipelines:run_compare')}?runs={','.join(chosen)}")
+    try:
+        comparison = compare_runs(request.workspace, parse_run_ids(chosen))
+    except ComparisonError as error:
+        context = {"error": str(error), "runs_value": ",".join(chosen)[:200]}
+        return render(request, "pipelines/run_compare.html", context, status=400)
+    names = comparison.chartable_metrics
+    metric = request.GET.get("metric") if request.GET.get("metric") in names else None
+    metric = metric or (names[0] if names else "")
+    context = {"comparison": comparison, "metric_names": names, "metric": metric}
+    if metric:
+        context["chart"] = metric_chart_svg(comparison.series(metric), metric, bars=True)
+    return render(request, "pipelines/run_compare.html", context)

@@ -1,9 +1,14 @@
-"""Puts the signed-in user's current workspace and role on each request."""
+"""Puts the signed-in user's current workspace and role on each request; answers API calls
+from an SDK too old for this studio, and API methods a route does not take, in the API's
+error shape."""
 
 from django.http import JsonResponse
 
+from core.web import absolute_url
+
 from .api_errors import error_body
 from .models import Membership
+from .sdk_dist import install_help, sdk_version_refusal
 
 
 class CurrentWorkspaceMiddleware:
@@ -63,3 +68,21 @@ class ApiMethodNotAllowedMiddleware:
             )
             response = JsonResponse(body, status=405, headers={"Allow": allowed})
         return response
+
+
+class SdkVersionMiddleware:
+    """Refuses API calls from an SDK older than ``SDK_MIN_VERSION`` with a 400 that names the
+    version to install and the pip line, before the call touches anything."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            refusal = sdk_version_refusal(request.headers)
+            if refusal is not None:
+                field, problem = refusal
+                message = f"{problem} {install_help(absolute_url(request, ''))['pip']}"
+                details = [{"field": field, "message": message}]
+                return JsonResponse(error_body("sdk_too_old", message, details), status=400)
+        return self.get_response(request)

@@ -19,6 +19,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = (BASE_DIR / os.environ.get("STUDIO_VAR_DIR", "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
+# The SDK's source folder (its own distribution, sdk/): step scripts get it alone as PYTHONPATH,
+# so they import `pipelines.sdk` but none of the server's code.
+SDK_SRC = BASE_DIR / "sdk" / "src"
+# Where the studio keeps the SDK wheel it builds and serves at /sdk/.
+SDK_WHEEL_DIR = Path(os.environ.get("STUDIO_SDK_WHEEL_DIR", VAR_DIR / "sdk")).resolve()
+# The oldest SDK the API answers; older ones get a 400 naming the version to install.
+SDK_MIN_VERSION = "0.1.0"
+
 
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -78,6 +86,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "studio.middleware.SdkVersionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -12,11 +12,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.pagination import page_of
+from core.web import absolute_url
 
 from .forms import AddMemberForm, AuditFilterForm, RoleForm, SignInForm, TokenForm
 from .middleware import CurrentWorkspaceMiddleware
 from .models import ApiToken, AuditEvent, Membership, MembershipError, Role, UserSession
 from .permissions import get_for_member, member_required, require_role
+from .sdk_dist import install_help
 
 PAGE_SIZE = 50
 
@@ -169,10 +171,12 @@ def tokens(request):
             request.session[NEW_TOKEN_SESSION_KEY] = secret
             return redirect("workspace_tokens")
         status = 400
+    secret = request.session.pop(NEW_TOKEN_SESSION_KEY, None)
     context = {
         "page": _page(request, _visible_tokens(request)),
         "form": form,
-        "secret": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+        "secret": secret,
+        "sdk_install": install_help(absolute_url(request, ""), secret or "<your token>"),
     }
     return render(request, "studio/tokens.html", context, status=status)
 

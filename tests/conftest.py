@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.oidc",
     "tests.fixtures.worker",
     "tests.fixtures.sdk",
+    "tests.fixtures.sdk_venv",
     "tests.fixtures.pages",
     "tests.fixtures.storage",
 ]

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["core", "studio", "pipelines", "endpoints"]
 # The project's URL and API wiring and its settings join the apps together.
 WIRING = {"studio.urls", "studio.api", "studio.api_urls", "studio.settings"}
-SDK_PACKAGES = [ROOT / "pipelines" / "sdk", ROOT / "sdk"]
+SDK_PACKAGES = [ROOT / "sdk"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,9 @@ def import_edges() -> list[Edge]:
     for module, path in modules.items():
         where = path.relative_to(ROOT).as_posix()
         for names, line, nested in imported_names(path, module):
+            # pipelines.sdk is the SDK's own distribution (sdk/), not the pipelines app: a
+            # server module may use it like any library (the studio serves its version).
+            names = [name for name in names if not name.startswith("pipelines.sdk")]
             # The most precise module named: ``from pipelines import tasks`` is pipelines.tasks.
             target = next((name for name in names if name in modules), None)
             if target is None:

@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from endpoints.models import PipelineEndpoint, PipelineEndpointVersion
 from pipelines.models import Experiment, PipelineRun, PublishedPipeline, StepRun
 from studio.models import ApiToken, AuditEvent, Membership, Role
+from studio.sdk_dist import DIST_NAME, WHEEL_NAME
 from tests.fixtures.people import PASSWORD, make_user
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -53,6 +54,7 @@ class World:
     disabled_endpoint: PipelineEndpoint
     running: PipelineRun
     finished: PipelineRun
+    failed: PipelineRun
     step: StepRun
     experiment: Experiment
     reader_membership: Membership
@@ -73,6 +75,7 @@ def world(team, studio_data, settings):
     )
     running = studio_data.run(endpoint=endpoint, status="Running", experiment="Nightly")
     finished = studio_data.run(published=published, status="Finished", experiment="Nightly")
+    failed = studio_data.run(published=published, status="Failed", experiment="Nightly")
     step = finished.steps.order_by("position").first()
     stored = default_storage.save(f"matrix/{finished.pk}/model/weights.txt", ContentFile(b"w=1"))
     prefix, file_name = stored.rsplit("/", 1)
@@ -97,6 +100,7 @@ def world(team, studio_data, settings):
         disabled_endpoint=disabled_endpoint,
         running=running,
         finished=finished,
+        failed=failed,
         step=step,
         experiment=finished.experiment,
         reader_membership=Membership.objects.get(workspace=team.workspace, user=team.reader),
@@ -152,6 +156,7 @@ disabled = pk_of("disabled")
 disabled_endpoint = pk_of("disabled_endpoint")
 running = pk_of("running")
 finished = pk_of("finished")
+failed = pk_of("failed")
 experiment = pk_of("experiment")
 reader_membership = pk_of("reader_membership")
 admins_token = pk_of("admins_token")
@@ -205,13 +210,19 @@ GET_ON_POST_ONLY = (302, 405, 405, 405, 405, 403)
 CONTRIBUTOR_POST = (302, 403, 302, 302, 404, 403)
 ADMIN_POST = (302, 403, 403, 302, 404, 403)
 EVERYONE = (302, 302, 302, 302, 302, 302)
+PUBLIC = (200, 200, 200, 200, 200, 200)
 NOT_CONFIGURED = (404, 404, 404, 404, 404, 404)
 
 ENTRIES = [
     # Sign-in and the account.
     Entry("home", EVERYONE, anonymous_to="/endpoints/"),
-    Entry("healthz", (200, 200, 200, 200, 200, 200)),
+    Entry("healthz", PUBLIC),
     Entry("pipelines:metrics", NOT_CONFIGURED),  # STUDIO_METRICS_ENABLED (tests/pipelines)
+    # The SDK is public code: everyone gets its page, its simple index and its wheel.
+    Entry("sdk_index", PUBLIC),
+    Entry("sdk_simple", PUBLIC),
+    Entry("sdk_simple_project", PUBLIC, kwargs=lambda world: {"name": DIST_NAME}),
+    Entry("sdk_wheel", PUBLIC, kwargs=lambda world: {"file_name": WHEEL_NAME}),
     Entry("login", (200, 302, 302, 302, 302, 302)),
     post(
         "login",
@@ -280,6 +291,10 @@ ENTRIES = [
     post("pipelines:run_cancel", CONTRIBUTOR_POST, running),
     Entry("pipelines:run_resubmit", GET_ON_POST_ONLY, kwargs=finished),
     post("pipelines:run_resubmit", CONTRIBUTOR_POST, finished),
+    Entry("pipelines:run_rerun", OBJECT, kwargs=failed),  # Readers see it read-only
+    post("pipelines:run_rerun", CONTRIBUTOR_POST, failed, submit_data),
+    # Without ?runs= members are told to choose runs (400), on any workspace.
+    Entry("pipelines:run_compare", (302, 400, 400, 400, 400, 403)),
     # The step has ended: the log follow answers 286 so that htmx stops polling.
     Entry("pipelines:step_log", (302, 286, 286, 286, 404, 403), kwargs=step),
     Entry("pipelines:step_output", OBJECT, kwargs=output_file),
@@ -361,10 +376,13 @@ def test_permission_matrix(client, world, entry, person):
     "entry", [entry for entry in ENTRIES if entry.kwargs is not nothing], ids=str
 )
 def test_unknown_ids_are_404_even_for_an_admin(client, world, entry):
-    """Guessed ids find nothing: 404 (405 comes first for a GET of a POST-only URL)."""
+    """Guessed ids and names find nothing: 404 (405 comes first for a GET of a POST-only URL)."""
     client.force_login(world.team.admin)
     kwargs = entry.kwargs(world)
-    missing = {key: 10**9 if isinstance(value, int) else value for key, value in kwargs.items()}
+    missing = {
+        key: 10**9 if isinstance(value, int) else f"unknown-{value}"
+        for key, value in kwargs.items()
+    }
     before = team_rows(world)
     response = request(client, entry, world, missing)
     assert response.status_code == (405 if entry.statuses == GET_ON_POST_ONLY else 404)

@@ -1,7 +1,7 @@
 """Template filters for run pages: durations and values people can read at a glance."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import template
 
@@ -32,3 +32,29 @@ def as_json(value) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+@register.filter
+def metric_summary(value) -> dict:
+    """A metric value in one short line, and the whole of it when the line leaves some out:
+    a list shows its length and last value, a table its columns and rows."""
+    if isinstance(value, list):
+        last = as_json(value[-1]) if value else "—"
+        short = f"{len(value)} values, last {last}"
+    elif isinstance(value, dict):
+        rows = max((len(v) for v in value.values() if isinstance(v, list)), default=1)
+        short = f"table: {len(value)} columns × {rows} rows"
+    else:
+        text = as_json(value)
+        if len(text) <= 80:
+            return {"short": text, "full": ""}
+        short = text[:77] + "…"
+    return {"short": short, "full": json.dumps(value, ensure_ascii=False, indent=1)}
+
+
+@register.filter
+def utc_iso(value: datetime | None) -> str:
+    """A moment as UTC ISO 8601 for ``<time datetime>`` (the browser shows it in its zone)."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).isoformat(timespec="seconds")

@@ -74,3 +74,113 @@
     }
   });
 })();
+
+// Times: the server writes UTC (<time datetime="...Z" data-local>); the browser shows them in
+// its own zone with the zone named. Relative times ("5 minutes ago") keep the local moment as
+// their tooltip. Runs again on every htmx swap.
+(function () {
+  "use strict";
+  var absolute = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric",
+    hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
+  function localise(root) {
+    var times = (root.querySelectorAll ? root : document).querySelectorAll("time[data-local]");
+    for (var i = 0; i < times.length; i++) {
+      var el = times[i];
+      var moment = new Date(el.getAttribute("datetime"));
+      if (isNaN(moment.getTime())) continue;
+      var text = absolute.format(moment);
+      if (el.getAttribute("data-local") === "relative") el.title = text;
+      else { el.textContent = text; el.title = moment.toISOString().replace(".000Z", "Z"); }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { localise(document); });
+  document.addEventListener("htmx:load", function (event) { localise(event.target); });
+})();
+
+// The Submit and Rerun dialog: a link with hx-target="#submit-dialog-body" fills the dialog,
+// which then opens; without JavaScript the link opens the form's own page. A form refused
+// with 400 (field errors) is swapped in like any answer, so the errors show in place.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (event.detail.xhr.status === 400 && target && target.closest && target.closest("[data-swap-400]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  function focusFirstError(root) {
+    var invalid = root.querySelector("form[data-focus-first-error] [aria-invalid='true']");
+    if (invalid) { invalid.focus(); return true; }
+    return false;
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "submit-dialog-body") return;
+    var dialog = document.getElementById("submit-dialog");
+    if (dialog && !dialog.open && dialog.showModal) dialog.showModal();
+    if (!focusFirstError(target)) {
+      var first = target.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-close-dialog]");
+    if (close) {
+      var dialog = close.closest("dialog");
+      if (dialog) dialog.close();
+    }
+  });
+  // Field errors after a full-page submit: the first invalid field takes the focus, so a
+  // screen reader announces it with its error (aria-describedby).
+  document.addEventListener("DOMContentLoaded", function () { focusFirstError(document); });
+})();
+
+// Live lists: a refresh of #results (a poll, a filter, a sort) keeps what the reader was
+// doing: ticked runs, open pickers, the table's horizontal scroll and the focused control.
+(function () {
+  "use strict";
+  var kept = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "results") { kept = null; return; }
+    var checked = [];
+    target.querySelectorAll("input[type=checkbox][form=compare-form]:checked").forEach(function (box) {
+      checked.push(box.value);
+    });
+    var open = [];
+    target.querySelectorAll("details[id], details.column-picker").forEach(function (details, index) {
+      if (details.open) open.push(details.id || "details-" + index);
+    });
+    var wrap = target.querySelector(".table-wrap");
+    var focused = document.activeElement && target.contains(document.activeElement) ? document.activeElement : null;
+    kept = {
+      checked: checked,
+      open: open,
+      scrollLeft: wrap ? wrap.scrollLeft : 0,
+      focusName: focused ? focused.getAttribute("name") : null,
+      focusValue: focused ? focused.value : null
+    };
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!kept) return;
+    var results = document.getElementById("results");
+    if (!results) return;
+    kept.checked.forEach(function (value) {
+      var box = results.querySelector("input[type=checkbox][form=compare-form][value='" + value + "']");
+      if (box) box.checked = true;
+    });
+    results.querySelectorAll("details[id], details.column-picker").forEach(function (details, index) {
+      if (kept.open.indexOf(details.id || "details-" + index) !== -1) details.open = true;
+    });
+    var wrap = results.querySelector(".table-wrap");
+    if (wrap) wrap.scrollLeft = kept.scrollLeft;
+    if (kept.focusName) {
+      var again = results.querySelector("[name='" + kept.focusName + "'][value='" + kept.focusValue + "']");
+      if (again) again.focus({ preventScroll: true });
+    }
+    kept = null;
+  });
+})();

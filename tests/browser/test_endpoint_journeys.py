@@ -70,6 +70,9 @@ def test_open_an_endpoint_and_copy_its_url(
     page.get_by_role("link", name="Consume").click()
     expect(page.locator("#snippet-curl")).to_contain_text(url)
     expect(page.locator("#snippet-sdk")).to_contain_text("'pipeline_arg': 20")
+    expect(page.locator("#sdk-install-lines")).to_contain_text(
+        f"pip install {live_server.url}/sdk/pipeline_studio_sdk-"
+    )
     screenshot("consume")
     page.get_by_role("link", name="Runs", exact=True).last.click()
     expect(page.locator("#results tbody tr")).to_have_count(1)
@@ -91,8 +94,8 @@ def test_set_an_older_version_as_default_and_the_next_run_uses_it(
     expect(page.get_by_label("Pipeline version")).to_have_value("0")
     expect(page.get_by_label("pipeline_arg")).to_have_value("10")  # version 0's default
     page.get_by_label("Experiment name").fill("rollback-check")
-    page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+$"))).to_be_visible()
+    page.get_by_role("button", name="Submit").click()  # in the dialog; the run page follows
+    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+$"))).to_be_visible(timeout=15_000)
     expect(page.locator("main")).to_contain_text("Churn scoring version 0")
     run = PipelineRun.objects.latest("id")
     assert run.endpoint_version == "0" and run.published_pipeline.version == "1.0"
@@ -111,7 +114,7 @@ def test_submit_form_shows_errors_beside_the_field(
     expect(page.get_by_label("Experiment name")).to_have_value("exp")
     page.get_by_label("pipeline_arg").fill("2.5")
     page.get_by_role("button", name="Submit").click()
-    expect(page.locator("#id_p_pipeline_arg-errors")).to_contain_text("pipeline_arg")
+    expect(page.locator("#id_p_pipeline_arg_error")).to_contain_text("pipeline_arg")
     screenshot("bad-parameter")
     assert PipelineRun.objects.count() == 1  # only the catalogue's earlier run
 
@@ -131,7 +134,11 @@ def test_admin_disables_a_published_pipeline_and_enables_it_again(
     page.get_by_role("row", name=re.compile("Retiring")).get_by_role(
         "button", name="Disable"
     ).click()
-    expect(rows).to_have_count(1)
+    # The row becomes a note saying where it went, and the message says what happened.
+    expect(page.locator("#results tbody tr.notice-row")).to_contain_text("hidden from this list")
+    expect(page.locator("#messages")).to_contain_text("“Retiring 1.0” is now Disabled.")
+    expect(page.locator("#results tbody tr:not(.notice-row)")).to_have_count(1)
+    screenshot("disabled-note")
     assert "Disable “Retiring”?" in dialogs[0]
     assert PublishedPipeline.objects.get(name="Retiring").status == "Disabled"
     page.get_by_label("Show disabled").check()

@@ -194,7 +194,9 @@ def test_submit_with_a_bad_value_shows_the_error_beside_the_field(client, team, 
     assert response.status_code == 400
     html = response.content.decode()
     errors = html[html.index('id="id_p_pipeline_arg"') :]
-    assert 'id="id_p_pipeline_arg-errors"' in errors[:600]
+    # The error list is the one the field's aria-describedby names.
+    assert 'aria-describedby="id_p_pipeline_arg_helptext id_p_pipeline_arg_error"' in html
+    assert 'id="id_p_pipeline_arg_error"' in errors[:600]
     assert "pipeline_arg" in errors[:600]
     assert not PipelineRun.objects.exists()
 

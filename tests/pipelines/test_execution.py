@@ -3,9 +3,11 @@
 import json
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 
 from pipelines.models import RunStatus
+from pipelines.sdk import __version__
 from studio.models import AuditEvent
 from tests.fixtures.worker import wait_for, wait_for_run
 from tests.pipelines.builders import make_snapshot, process_gone, step, submit
@@ -65,6 +67,13 @@ SCRIPTS = {
         run.log_row("scores", epoch=1, loss=0.3)
         run.tag("team", "engine")
         print("run", run.id, "parent", run.parent.id)
+    """,
+    "imports.py": """
+        import importlib.util, os
+        import pipelines.sdk
+        print("sdk", pipelines.sdk.__version__, "from", os.environ["PYTHONPATH"])
+        for name in ("studio", "endpoints", "pipelines.models", "pipelines.runner"):
+            print(name, importlib.util.find_spec(name) is not None)
     """,
     "links.py": """
         import os, pathlib, sys
@@ -250,6 +259,16 @@ def test_metrics_are_recorded_on_the_step_and_run(celery_worker, crew, snap):
         "scores": ("row", {"epoch": 1, "loss": 0.3}, measure.pk),
         "team": ("tag", "engine", measure.pk),
     }
+
+
+def test_step_scripts_import_the_sdk_and_nothing_of_the_server(celery_worker, crew, snap):
+    run = submit(crew, [step("imports", snap, "imports.py")])
+    wait_for_run(run, timeout=60)
+    log = run.steps.get().log
+    assert run.status == RunStatus.FINISHED, log
+    assert f"sdk {__version__} from {settings.SDK_SRC}\n" in log
+    for name in ("studio", "endpoints", "pipelines.models", "pipelines.runner"):
+        assert f"{name} False" in log
 
 
 def test_steps_for_the_gpu_target_wait_for_a_gpu_worker(celery_worker, worker_factory, crew, snap):

@@ -57,10 +57,15 @@ def test_experiment_page_charts_the_chosen_metric(client, team, studio_data):
     html = client.get(url).content.decode()
     assert '<option value="accuracy" selected>' in html and '<option value="loss"' in html
     assert html.count('<circle class="point') == 3
-    assert f"<title>Run {runs[2].pk}: 0.9</title>" in html
+    assert f"<title>Run {runs[2].pk}: accuracy = 0.9</title>" in html
     html = client.get(url, {"metric": "loss"}).content.decode()
-    assert f"<title>Run {runs[2].pk}: 0.1</title>" in html
+    assert f"<title>Run {runs[2].pk}: loss = 0.1</title>" in html
     assert 'aria-label="loss across runs"' in html
+    # Axes: the metric names the y axis, runs label the x axis, ticks carry round numbers.
+    assert ">loss</text>" in html and ">Run</text>" in html
+    for run in runs:
+        assert f'text-anchor="middle">{run.pk}</text>' in html
+    assert 'class="grid"' in html
 
 
 def test_experiment_of_another_workspace_is_404(client, team, studio_data):

@@ -61,12 +61,18 @@ def test_only_admins_see_disable(client, team, studio_data):
         assert ">Disable</button>" not in signed_in(client, person).get(url).content.decode()
 
 
-def test_admin_disables_and_the_row_leaves_the_list(client, team, studio_data):
+def test_admin_disables_and_the_row_says_where_it_went(client, team, studio_data):
     published = studio_data.published("P")
     response = signed_in(client, team.admin).post(
         reverse("pipelines:published_disable", args=[published.pk]), **HTMX
     )
-    assert response.status_code == 200 and response.content == b""
+    html = response.content.decode()
+    # The row becomes a note (the table never turns silently empty), and the message shows.
+    assert response.status_code == 200
+    assert f'<tr id="published-{published.pk}" class="notice-row">' in html
+    assert "is now Disabled and hidden from this list" in html and "show_disabled=on" in html
+    assert '<div id="messages" aria-live="polite" hx-swap-oob="true">' in html
+    assert "“P 1.0” is now Disabled.</div>" in html
     published.refresh_from_db()
     assert published.status == "Disabled"
     assert AuditEvent.objects.filter(action="published_pipeline.disabled").count() == 1
@@ -78,6 +84,7 @@ def test_with_show_disabled_the_row_stays_with_enable(client, team, studio_data)
     html = signed_in(client, team.admin).post(url, **HTMX).content.decode()
     assert html.strip().startswith(f'<tr id="published-{published.pk}">')
     assert ">Disable</button>" in html and "status-active" in html
+    assert "“P 1.0” is now Active.</div>" in html
     url = reverse("pipelines:published_disable", args=[published.pk]) + "?show_disabled=on"
     html = client.post(url, **HTMX).content.decode()
     assert ">Enable</button>" in html and "status-disabled" in html

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+SDK_SRC = Path(__file__).resolve().parents[2] / "sdk" / "src"
 
 
 def test_offline_run_prints_and_writes_nothing(tmp_path):
@@ -19,7 +19,7 @@ def test_offline_run_prints_and_writes_nothing(tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(SDK_SRC), "PATH": "/usr/bin:/bin"},
         check=True,
     )
     assert "[offline run] scalar accuracy = 0.5" in result.stdout

@@ -1,5 +1,7 @@
 """The Runs list, the live run page, step logs and outputs, Cancel and Resubmit."""
 
+from datetime import UTC
+
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -53,12 +55,27 @@ def test_runs_list_filters_and_charts_each_endpoint(client, team, studio_data):
     assert html.count('class="bar status-') == 3
     html = client.get(
         reverse("pipelines:run_list"),
-        {"endpoint": "scor", "status": "Failed", "experiment": "night"},
+        {"endpoint": scoring.pk, "status": "Failed", "experiment": "night"},
         **htmx("results"),
     ).content.decode()
     assert "<html" not in html
     assert f"Run {failed.pk}<" in html
     assert f"Run {finished.pk}<" not in html and f"Run {elsewhere.pk}<" not in html
+
+
+def test_pickers_list_the_workspaces_endpoints_pipelines_and_people(client, team, studio_data):
+    mine = studio_data.endpoint("Scoring")
+    theirs = studio_data.endpoint("Theirs", workspace=team.other_workspace)
+    html = signed_in(client, team.reader).get(reverse("pipelines:run_list")).content.decode()
+    endpoint_picker = html[html.index('<select name="endpoint"') :]
+    endpoint_picker = endpoint_picker[: endpoint_picker.index("</select>")]
+    assert f'<option value="{mine.pk}">Scoring</option>' in endpoint_picker
+    assert "Theirs" not in endpoint_picker
+    people = html[html.index('<select name="submitted_by"') :]
+    people = people[: people.index("</select>")]
+    assert "Contributor" in people and "Reader" in people and "stranger" not in people
+    assert "Scoring pipeline 1.0</option>" in html
+    assert theirs.pk
 
 
 def test_runs_list_filters_by_date_and_submitter(client, team, studio_data):
@@ -68,8 +85,13 @@ def test_runs_list_filters_by_date_and_submitter(client, team, studio_data):
     today = run.created_at.date().isoformat()
     assert f"Run {run.pk}<" in client.get(url, {"created_after": today}).content.decode()
     assert f"Run {run.pk}<" not in client.get(url, {"created_after": "2999-01-01"}).content.decode()
-    assert f"Run {run.pk}<" in client.get(url, {"submitted_by": "contrib"}).content.decode()
-    assert f"Run {run.pk}<" not in client.get(url, {"submitted_by": "nobody"}).content.decode()
+    html = client.get(url, {"submitted_by": team.contributor.pk}).content.decode()
+    assert f"Run {run.pk}<" in html
+    assert f'<option value="{team.contributor.pk}" selected>Contributor</option>' in html
+    assert f"Run {run.pk}<" not in client.get(url, {"submitted_by": team.admin.pk}).content.decode()
+    # The picker lists the workspace's people only: another id is refused, not searched.
+    html = client.get(url, {"submitted_by": team.stranger.pk}).content.decode()
+    assert "Select a valid choice" in html and 'id="id_submitted_by_error"' in html
     bad = client.get(url, {"created_after": "not-a-date"})
     assert bad.status_code == 200 and "Enter a valid date." in bad.content.decode()
 
@@ -298,3 +320,28 @@ def test_values_show_as_json_not_python(client, team, studio_data):
     assert "<code>{&quot;class&quot;: &quot;setosa&quot;}</code>" in html
     assert "<code>[true, null]</code>" in html
     assert "True" not in html and "&#x27;setosa&#x27;" not in html
+
+
+def test_times_are_utc_iso_for_the_browser_to_localise(client, team, studio_data, settings):
+    settings.TIME_ZONE = "Europe/Paris"  # the server's zone never leaks into the page
+    run = studio_data.run()
+    html = signed_in(client, team.reader).get(reverse("pipelines:run_detail", args=[run.pk]))
+    html = html.content.decode()
+    stamp = run.created_at.astimezone(UTC).isoformat(timespec="seconds")
+    assert f'<time datetime="{stamp}" data-local="datetime"' in html
+    assert f"{run.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC</time>" in html
+    listed = client.get(reverse("pipelines:run_list")).content.decode()
+    assert f'<time datetime="{stamp}" data-local="relative"' in listed
+
+
+def test_runs_chart_has_axes_and_leaves_reused_runs_out(client, team, studio_data):
+    scoring = studio_data.endpoint("Scoring")
+    ran = studio_data.run(endpoint=scoring, seconds=30)
+    reused = studio_data.run(endpoint=scoring, seconds=0)  # every step reused: no time spent
+    html = signed_in(client, team.reader).get(reverse("pipelines:run_list")).content.decode()
+    chart = html[html.index('aria-label="Recent runs of Scoring"') :]
+    chart = chart[: chart.index("</svg>")]
+    assert ">Duration (s)</text>" in chart and ">Run</text>" in chart
+    assert f"<title>Run {ran.pk}: Finished, 30.0 s</title>" in chart
+    assert f"<title>Run {reused.pk}: Finished, every step reused</title>" in chart
+    assert chart.count('<rect class="bar') == 1  # the reused run is a marked gap, not 0 s

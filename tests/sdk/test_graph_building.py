@@ -3,6 +3,7 @@
 import inspect
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -150,7 +151,8 @@ def test_sdk_imports_no_django():
         "import sys, pipelines.sdk; "
         "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django imported'"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # From the repository folder, where the app package `pipelines` finds the SDK in sdk/src.
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
 def public_members(obj):

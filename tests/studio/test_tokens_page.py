@@ -1,6 +1,7 @@
 """API tokens page: create (secret shown once), list with last use, revoke."""
 
 import logging
+from datetime import UTC
 
 import pytest
 from django.urls import reverse
@@ -108,7 +109,9 @@ def test_the_list_shows_last_use_and_hides_other_peoples_tokens_from_non_admins(
     )
     client.force_login(team.reader)
     page = client.get(TOKENS).content.decode()
-    assert "used-one" in page and "0\xa0minutes ago" in page
+    used.refresh_from_db()
+    last_use = used.last_used_at.astimezone(UTC).isoformat(timespec="seconds")
+    assert "used-one" in page and f'<time datetime="{last_use}" data-local="relative"' in page
     assert "admins-one" not in page and "strangers-one" not in page
     client.force_login(team.admin)
     page = client.get(TOKENS).content.decode()

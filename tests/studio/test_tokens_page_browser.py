@@ -29,8 +29,12 @@ def test_contributor_creates_copies_and_revokes_a_token(
     secret = secret_box.input_value()
     assert secret.startswith(ApiToken.PREFIX)
     assert ApiToken.authenticate(secret).name == "nightly scheduler"
-    page.get_by_role("button", name="Copy").click()
-    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    new_token = page.get_by_role("status", name="Your new token")
+    new_token.get_by_role("button", name="Copy").click()
+    expect(new_token.get_by_role("button", name="Copied")).to_be_visible()
+    expect(page.locator("#sdk-install-lines")).to_contain_text(
+        f"export STUDIO_URL={live_server.url} STUDIO_TOKEN={secret}"
+    )
     screenshot("secret-shown-once")
 
     page.goto(f"{live_server.url}/workspaces/tokens/")

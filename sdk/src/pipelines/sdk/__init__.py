@@ -12,6 +12,7 @@ This package imports no Django; it talks to a studio server through its REST API
     run.wait_for_completion(show_output=True)
 """
 
+from ._version import __version__
 from .endpoints import EndpointVersion, PipelineEndpoint
 from .errors import (
     AuthenticationError,
@@ -32,7 +33,7 @@ from .experiment import Experiment
 from .pipeline import Pipeline
 from .published import PublishedPipeline
 from .run_context import Run
-from .runs import PipelineRun, StepRun
+from .runs import PipelineRun, RunComparison, StepRun
 from .steps import PipelineData, PipelineParameter, PythonScriptStep
 from .workspace import Workspace
 
@@ -52,6 +53,7 @@ __all__ = [
     "PipelineRun",
     "PublishedPipeline",
     "PythonScriptStep",
+    "RunComparison",
     "Run",
     "RunFailedError",
     "RunTimeoutError",
@@ -62,4 +64,5 @@ __all__ = [
     "StudioError",
     "ValidationError",
     "Workspace",
+    "__version__",
 ]

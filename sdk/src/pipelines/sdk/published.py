@@ -27,6 +27,9 @@ class PublishedPipeline(RunnableResource):
             f"status={self.status!r})"
         )
 
+    def _html_cells(self) -> dict[str, str]:
+        return {**super()._html_cells(), "Version": self.version}
+
     @classmethod
     def get(cls, workspace: Workspace, id: str) -> PublishedPipeline:
         """Fetch the published pipeline with this id; ``NotFoundError`` when there is none."""

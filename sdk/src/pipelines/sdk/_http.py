@@ -16,6 +16,7 @@ from typing import Any
 import requests
 import urllib3
 
+from ._version import __version__
 from .errors import StudioConnectionError, StudioError, error_from_response
 
 API_PREFIX = "/api/v1"
@@ -58,7 +59,9 @@ class HttpClient:
         self.timeout_seconds = timeout_seconds
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.headers["User-Agent"] = "pipeline-studio-sdk"
+        # The studio refuses an SDK older than it supports, naming the version to install.
+        self.session.headers["User-Agent"] = f"pipeline-studio-sdk/{__version__}"
+        self.session.headers["X-Studio-SDK-Version"] = __version__
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path such as ``/runs/42``."""

@@ -64,6 +64,9 @@ class PipelineEndpoint(RunnableResource):
             f"default_version={self.default_version!r})"
         )
 
+    def _html_cells(self) -> dict[str, str]:
+        return {**super()._html_cells(), "Default version": self.default_version}
+
     @classmethod
     def publish(
         cls,

@@ -6,10 +6,12 @@ import sys
 import tempfile
 import time
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
 
+from ._html import html_table
 from .errors import RunFailedError, RunTimeoutError, StudioError
 
 if TYPE_CHECKING:
@@ -171,6 +173,23 @@ class StepRun:
         return target
 
 
+@dataclass
+class RunComparison:
+    """Runs side by side, as ``PipelineRun.compare`` returns them.
+
+    ``parameters`` and ``metrics`` map each name to one value per run, in the order of
+    ``runs`` (``None`` where a run has none; a metric logged several times is the list of its
+    values). ``differing`` names the parameters and metrics whose values are not all equal;
+    ``reused`` maps a metric name to, per run, whether a reused step carried it.
+    """
+
+    runs: list[PipelineRun]
+    parameters: dict[str, list[Any]] = field(default_factory=dict)
+    metrics: dict[str, list[Any]] = field(default_factory=dict)
+    differing: set[str] = field(default_factory=set)
+    reused: dict[str, list[bool]] = field(default_factory=dict)
+
+
 class PipelineRun:
     """One execution of a pipeline: follow it, read its steps and metrics, cancel or publish it.
 
@@ -188,6 +207,19 @@ class PipelineRun:
 
     def __repr__(self) -> str:
         return f"PipelineRun(id={self.id!r}, status={self._details.get('Status')!r})"
+
+    def _repr_html_(self) -> str:
+        if not self._details.get("RunUrl"):
+            try:
+                self._refresh()
+            except StudioError:
+                pass  # shown without a status or link rather than not at all
+        cells = {
+            "Experiment": str(self._details.get("ExperimentName") or ""),
+            "Id": self.id,
+            "Status": self.status,
+        }
+        return html_table(cells, str(self._details.get("RunUrl") or ""))
 
     @property
     def status(self) -> str:
@@ -218,8 +250,36 @@ class PipelineRun:
         """The step runs of the step called ``name`` (an empty list when there is none)."""
         return [step for step in self.get_steps() if step.name == name]
 
+    @staticmethod
+    def compare(workspace: Workspace, run_ids: list[str | int]) -> RunComparison:
+        """Compare 2 to 10 runs of ``workspace``: their parameters and metrics side by side.
+
+        Raises ``BadRequestError`` for fewer than 2 or more than 10 ids and ``NotFoundError``
+        naming the ids that are not runs of the workspace::
+
+            cmp = PipelineRun.compare(ws, [run_a.id, run_b.id])
+            cmp.parameters["learning_rate"]   # [0.1, 0.01]
+            "accuracy" in cmp.differing       # True when the runs' accuracies differ
+        """
+        ids = ",".join(str(run_id) for run_id in run_ids)
+        answer = workspace._http.get("/runs/compare", params={"ids": ids})
+        comparison = RunComparison(
+            runs=[PipelineRun(workspace, run["Id"], run) for run in answer["Runs"]]
+        )
+        for row in answer["Parameters"]:
+            comparison.parameters[row["Name"]] = row["Values"]
+            if row["Differs"]:
+                comparison.differing.add(row["Name"])
+        for row in answer["Metrics"]:
+            comparison.metrics[row["Name"]] = row["Values"]
+            comparison.reused[row["Name"]] = row["Reused"]
+            if row["Differs"]:
+                comparison.differing.add(row["Name"])
+        return comparison
+
     def get_metrics(self) -> dict[str, Any]:
-        """Every metric the run's steps logged, as ``{name: value}``."""
+        """Every metric the run's steps logged, as ``{name: value}`` (a reused step's are
+        those of the step it reused)."""
         return metrics_to_dict(self._http.get(f"/runs/{self.id}/metrics")["Items"])
 
     def get_tags(self) -> dict[str, Any]:
@@ -233,6 +293,35 @@ class PipelineRun:
     def cancel(self) -> None:
         """Ask the server to cancel the run: running steps are stopped, pending ones skipped."""
         self._details = self._http.post(f"/runs/{self.id}/cancel", idempotent=True)
+
+    def rerun(
+        self,
+        pipeline_parameters: dict[str, Any] | None = None,
+        *,
+        experiment_name: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> PipelineRun:
+        """Rerun this Failed or Canceled run from its failed step and return the new run.
+
+        The new run reuses every step this run finished whose inputs and parameters did not
+        change and runs the rest; ``pipeline_parameters`` correct some parameters (the others
+        keep this run's values). Raises ``ConflictError`` when this run did not fail or was
+        not canceled::
+
+            failed.rerun(pipeline_parameters={"learning_rate": 0.01}).wait_for_completion()
+        """
+        body: dict[str, Any] = {}
+        if pipeline_parameters:
+            body["ParameterAssignments"] = dict(pipeline_parameters)
+        if experiment_name is not None:
+            body["ExperimentName"] = experiment_name
+        if description is not None:
+            body["Description"] = description
+        if tags is not None:
+            body["Tags"] = dict(tags)
+        answer = self._http.submit(f"/runs/{self.id}/rerun", body)
+        return PipelineRun(self.workspace, answer["Id"], answer)
 
     def get_portal_url(self) -> str:
         """The URL of the run's page in the studio."""
@@ -268,22 +357,24 @@ class PipelineRun:
         """Wait until the run ends and return its final status.
 
         With ``show_output`` it prints each status change of the run and its steps and streams
-        each step's log as it is written (to ``stream``, default stdout). Raises
+        each step's log as it is written (to ``stream``, default stdout), flushing each piece
+        at once and writing only whole lines of its own, so a Jupyter cell shows the log as it
+        comes just as a terminal does. Raises
         :class:`RunTimeoutError` after ``timeout_seconds``, and :class:`RunFailedError` when the
         run ends Failed and ``raise_on_error`` is true.
         """
-        out = stream or sys.stdout
         deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
-        follower = _LogFollower(self, out) if show_output else None
+        # sys.stdout is looked up now: Jupyter gives each cell its own.
+        follower = _LogFollower(self, stream or sys.stdout) if show_output else None
         if follower:
-            print(f"PipelineRunId: {self.id}", file=out)
+            follower.line(f"PipelineRunId: {self.id}")
         last_status = None
         while True:
             status = self.get_status()
             if follower and status != last_status:
                 if last_status is None and self._details.get("RunUrl"):
-                    print(f"Link to the studio: {self._details['RunUrl']}", file=out)
-                print(f"PipelineRun status: {status}", file=out)
+                    follower.line(f"Link to the studio: {self._details['RunUrl']}")
+                follower.line(f"PipelineRun status: {status}")
             last_status = status
             if follower:
                 follower.poll(drain=status in TERMINAL_STATUSES)
@@ -293,11 +384,9 @@ class PipelineRun:
                 raise RunTimeoutError(
                     f"Run {self.id} is still {status} after {timeout_seconds} seconds"
                 )
-            out.flush()
             time.sleep(poll_seconds)
         if follower:
-            print(f"PipelineRun {self.id} ended {status}", file=out)
-            out.flush()
+            follower.line(f"PipelineRun {self.id} ended {status}")
         if status == "Failed" and raise_on_error:
             raise RunFailedError(self._failure_message(), details=self._failed_steps())
         return status
@@ -315,20 +404,35 @@ class PipelineRun:
 
 
 class _LogFollower:
-    """Prints step status changes and new log bytes while a run is waited for."""
+    """Prints step status changes and new log bytes while a run is waited for.
+
+    Every piece is flushed as soon as it is written (a notebook shows only what was flushed),
+    and its own lines start on a line of their own even after a log chunk that ended mid-line.
+    """
 
     def __init__(self, run: PipelineRun, out: TextIO) -> None:
         self.run = run
         self.out = out
+        self.mid_line = False
         self.statuses: dict[str, str] = {}
         self.offsets: dict[str, int] = {}
         self.done: set[str] = set()
+
+    def line(self, text: str) -> None:
+        """Write ``text`` as a line of its own."""
+        self.write(("\n" if self.mid_line else "") + text + "\n")
+
+    def write(self, text: str) -> None:
+        """Write ``text`` as it is and flush it."""
+        self.out.write(text)
+        self.out.flush()
+        self.mid_line = not text.endswith("\n")
 
     def poll(self, drain: bool) -> None:
         for step in self.run.get_steps():
             if self.statuses.get(step.id) != step.status:
                 self.statuses[step.id] = step.status
-                print(f"StepRun({step.name}) status: {step.status}", file=self.out)
+                self.line(f"StepRun({step.name}) status: {step.status}")
             if step.status in WAITING_STATUSES or step.id in self.done:
                 continue
             self._print_new_log(step, drain=drain or step.status in TERMINAL_STATUSES)
@@ -341,8 +445,8 @@ class _LogFollower:
             content = chunk.get("Content") or ""
             if content:
                 if offset == 0:
-                    print(f"--- StepRun({step.name}) log ---", file=self.out)
-                self.out.write(content)
+                    self.line(f"--- StepRun({step.name}) log ---")
+                self.write(content)
             next_offset = int(chunk.get("NextOffset", offset))
             self.offsets[step.id] = next_offset
             if chunk.get("Complete"):

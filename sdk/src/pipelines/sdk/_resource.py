@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._html import html_table
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -62,6 +64,13 @@ class RunnableResource:
     @property
     def _path(self) -> str:
         return f"{self.collection}/{self.id}"
+
+    def _html_cells(self) -> dict[str, str]:
+        return {"Name": self.name, "Id": self.id, "Status": self.status}
+
+    def _repr_html_(self) -> str:
+        cells = {**self._html_cells(), "Endpoint": self.endpoint}
+        return html_table(cells, str(self._details.get("PageUrl") or ""))
 
     def get_details(self) -> dict[str, Any]:
         """Fetch and return the object as the server describes it."""
