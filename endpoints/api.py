@@ -157,9 +157,7 @@ def create_pipeline_endpoint(request, payload: EndpointIn):
 @router.get("/pipeline-endpoints", response={200: EndpointList, 401: Error})
 def list_pipeline_endpoints(request, include_disabled: bool = False, name: str | None = None):
     """Endpoints of the workspace by name; disabled ones only when asked."""
-    endpoints = endpoints_for_listing(request.auth.workspace)
-    if not include_disabled:
-        endpoints = endpoints.filter(status=PipelineEndpoint.Status.ACTIVE)
+    endpoints = endpoints_for_listing(request.auth.workspace, include_disabled=include_disabled)
     if name is not None:
         endpoints = endpoints.filter(name=name)
     return {"Items": [endpoint_out(request, e) for e in endpoints]}

@@ -317,7 +317,7 @@ LISTED: dict[str, Callable] = {
     "workspace_tokens": visible_tokens,
     "workspace_audit": lambda workspace, user: AuditEvent.visible_in(workspace),
     "endpoints:endpoint_list": lambda workspace, user: PipelineEndpoint.objects.filter(
-        workspace=workspace
+        workspace=workspace, status=PipelineEndpoint.Status.ACTIVE
     ),
     "pipelines:published_list": lambda workspace, user: PublishedPipeline.objects.filter(
         workspace=workspace, status=PublishedPipeline.Status.ACTIVE
