@@ -4,6 +4,11 @@
 #   beat:   celery -A studio beat
 # Each role has its own health check (compose.yaml): web `python -m studio.healthcheck`,
 # worker `celery -A studio inspect ping -d celery@$HOSTNAME`, none for beat and migrate.
+# The worker runs as root only to start each step as the unprivileged studio-step account
+# (STUDIO_STEP_USER), optionally inside bubblewrap (STUDIO_STEP_SANDBOX=bwrap; the worker
+# container then needs --security-opt seccomp=unconfined or a profile allowing user
+# namespaces). studio-step is in no group of the server's, so the files the server keeps
+# (umask 007, group studio) are closed to step code.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,7 +20,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HOME=/home/studio \
     STUDIO_SDK_WHEEL_DIR=/app/sdk-wheels
 
-RUN groupadd --system studio && useradd --system --gid studio --home /app studio
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system studio && useradd --system --gid studio --home /app studio \
+    && useradd --system --user-group --no-create-home --shell /usr/sbin/nologin studio-step
 WORKDIR /app
 
 COPY requirements.txt .
@@ -23,10 +31,15 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # collectstatic and build_sdk (the SDK wheel served at /sdk/; the code folder is read-only at run
-# time) need settings to import; a throwaway key is enough for those two commands.
+# time) need settings to import; a throwaway key is enough for those two commands. The
+# settings set umask 007; the code and static files must stay readable by the studio user and
+# the step account. The data folder is the studio group's, with setgid so files a root worker
+# writes stay in that group.
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && SECRET_KEY=build-only python manage.py build_sdk \
-    && mkdir -p /var/lib/studio && chown -R studio:studio /var/lib/studio
+    && chmod -R a+rX /app \
+    && mkdir -p /var/lib/studio && chown -R studio:studio /var/lib/studio \
+    && chmod 2771 /var/lib/studio
 
 # A writable home of its own (the account's home above is the root-owned /app).
 RUN mkdir -p /home/studio && chown studio:studio /home/studio && usermod --home /home/studio studio

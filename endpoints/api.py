@@ -19,6 +19,7 @@ from pipelines.models import PublishedPipeline
 from pipelines.schemas import PublishedOut, published_out
 from pipelines.submission import (
     IDEMPOTENCY_OPENAPI,
+    SUBMIT_ERRORS,
     EndpointSubmitIn,
     SubmitOut,
     submit_once,
@@ -244,7 +245,7 @@ def enable_pipeline_endpoint(request, id: Id):
 
 @router.post(
     "/pipeline-endpoints/{id}/runs",
-    response={201: SubmitOut, **WRITE_ERRORS},
+    response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def submit_to_endpoint(request, id: Id, payload: EndpointSubmitIn):

@@ -3,7 +3,12 @@ the "Iris classifier" endpoint with one finished run, so a newcomer sees real hi
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
 from django.conf import settings
+from django.core.wsgi import get_wsgi_application
 from django.db import transaction
 
 from pipelines.broker import inline_execution
@@ -88,7 +93,7 @@ def seed_demo_pipeline(workspace, stdout=None):
     elif endpoint.runs.exists():
         _say(stdout, f"Demo endpoint {DEMO_NAME!r} already exists.")
         return endpoint
-    with inline_execution():
+    with inline_execution(), _execution_api_in_this_process():
         run = endpoint.submit(
             experiment_name="Iris_demo",
             parameter_assignments={},
@@ -122,6 +127,27 @@ def _publish(workspace, by):
         published=published,
         by=by,
     )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def _execution_api_in_this_process():
+    """The demo run executes here, with no web server beside it: serve the studio from a
+    thread of this process on loopback, so that its steps log metrics with their run token."""
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    configured = settings.STUDIO_STEP_API_URL
+    settings.STUDIO_STEP_API_URL = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield
+    finally:
+        settings.STUDIO_STEP_API_URL = configured
+        server.shutdown()
+        server.server_close()
 
 
 def _say(stdout, text: str) -> None:

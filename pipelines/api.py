@@ -26,6 +26,7 @@ from .schemas import PublishedOut, PublishIn, publish
 from .snapshots import store_snapshot
 from .submission import (
     IDEMPOTENCY_OPENAPI,
+    SUBMIT_ERRORS,
     PipelineSubmitIn,
     SubmitOut,
     submit_once,
@@ -126,7 +127,7 @@ def get_pipeline(request, id: Id):
 
 @router.post(
     "/pipelines/{id}/runs",
-    response={201: SubmitOut, **WRITE_ERRORS},
+    response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def submit_to_pipeline(request, id: Id, payload: PipelineSubmitIn):

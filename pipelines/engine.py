@@ -254,6 +254,10 @@ def dispatch_run(run: PipelineRun) -> bool:
     return True
 
 
+# How many of the oldest Queued steps of each compute target may be sent again per pass.
+RESEND_HEAD = 50
+
+
 def dispatch_waiting_runs(limit: int = 500) -> int:
     """Send the runs the broker never got (NotStarted), and wake started runs that have no
     step queued or running (a step message that could not be sent), so no run waits
@@ -273,24 +277,33 @@ def dispatch_waiting_runs(limit: int = 500) -> int:
     )
     for run_id in idle:
         advance_run(run_id)
-    resend_stale_steps(limit)
+    resend_stale_steps()
     return sent
 
 
-def resend_stale_steps(limit: int = 500) -> int:
-    """Send again the steps Queued for longer than STUDIO_QUEUED_RESEND_SECONDS.
+def resend_stale_steps(head: int = RESEND_HEAD) -> int:
+    """Send again the steps Queued for longer than STUDIO_QUEUED_RESEND_SECONDS among the
+    ``head`` oldest Queued steps of each compute target.
 
     A web process that dies between its commit and the broker publish leaves a Queued step
-    with no message. A second message for a step that does have one is harmless: the
-    attempt number lets only one of them claim the step. Each step is re-sent at most once
-    per period (its queued_at moves on). Returns how many were sent.
+    with no message, and a worker that dies holding a message it had not claimed yet takes
+    the message with it. A second message for a step that does have one is harmless: the
+    attempt number lets only one of them claim the step, the other does nothing. Queues are
+    first in, first out, so a lost message is one of the oldest Queued steps of its compute
+    target once what was queued before it has run; looking only there keeps a long backlog
+    from being sent again and again. Each step is re-sent at most once per period (its
+    queued_at moves on). Returns how many were sent.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.STUDIO_QUEUED_RESEND_SECONDS)
-    stale = list(
-        StepRun.objects.filter(status=RunStatus.QUEUED, queued_at__lt=cutoff).only(
-            "pk", "attempts", "compute_target", "status"
-        )[:limit]
-    )
+    stale = []
+    queued = StepRun.objects.filter(status=RunStatus.QUEUED)
+    for target in queued.values_list("compute_target", flat=True).distinct().order_by():
+        oldest = queued.filter(compute_target=target).order_by("pk")[:head]
+        stale += [
+            s
+            for s in oldest.only("pk", "attempts", "compute_target", "status", "queued_at")
+            if s.queued_at is None or s.queued_at < cutoff
+        ]
     if not stale:
         return 0
     StepRun.objects.filter(pk__in=[s.pk for s in stale], status=RunStatus.QUEUED).update(

@@ -17,9 +17,12 @@ from django.conf import settings
 from core.errors import InvalidInput
 from pipelines.models import SourceSnapshot
 from pipelines.parameters import (
+    MAX_ARGV_BYTES,
+    MAX_VALUE_BYTES,
     PARAMETER_TYPES,
     ParameterError,
     coerce_parameter,
+    oversized_steps,
     parameter_type_of,
     resolve_parameters,
 )
@@ -130,6 +133,8 @@ class _Checker:
             if isinstance(item, str):
                 if "\x00" in item:
                     self.error(where, f"step {name!r}: an argument may not contain NUL")
+                elif len(item.encode()) > MAX_VALUE_BYTES:
+                    self.error(where, f"step {name!r}: an argument is over {MAX_VALUE_BYTES} bytes")
                 continue
             if isinstance(item, dict) and set(item) == {"parameter"}:
                 if item["parameter"] not in parameters:
@@ -354,6 +359,9 @@ def validate_graph(graph, workspace) -> dict:
         seen.add(step["name"])
         steps.append(step)
     checker.edges(steps)
+    defaults = {p["name"]: p["default_value"] for p in parameters}
+    for name in oversized_steps({"steps": steps}, defaults):
+        checker.error("Graph.steps", f"step {name!r}: arguments over {MAX_ARGV_BYTES} bytes in all")
     if checker.details:
         first = checker.details[0]["message"]
         more = len(checker.details) - 1

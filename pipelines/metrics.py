@@ -1,63 +1,52 @@
 """Metrics a step script logs through ``Run.get_context()``, stored as Metric rows.
 
-The script appends JSON lines ``{"name", "kind", "value"}`` to the file named by
-``STUDIO_METRICS_FILE``; the worker reads what is new while the step runs and at its end.
+The script sends them with its run token to ``POST /api/v1/step-runs/{id}/metrics``
+(:mod:`pipelines.execution_api`); :func:`record_metrics` checks and stores them on the step
+run and its pipeline run.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from pipelines.models import Metric
+from core.errors import InvalidInput
+from pipelines.models import Metric, StepRun
 
 MAX_VALUE_BYTES = 64 * 1024
+MAX_METRICS_PER_CALL = 1000
 
 
-def parse_metric_line(line: str) -> tuple[str, str, object] | None:
-    """``(name, kind, value)`` of one JSON line, or None when it is not a valid metric."""
+def metric_problem(name, kind, value) -> str | None:
+    """What is wrong with one metric, or None when it can be stored."""
+    if not isinstance(name, str) or not name or len(name) > 255:
+        return "Name must be a string of 1 to 255 characters"
+    if kind not in Metric.Kind.values:
+        return f"Kind must be one of {', '.join(Metric.Kind.values)}"
     try:
-        item = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
-        return None
-    kind = item.get("kind", Metric.Kind.SCALAR)
-    if kind not in Metric.Kind.values or len(line) > MAX_VALUE_BYTES:
-        return None
-    return item["name"][:255], kind, item.get("value")
+        size = len(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError):
+        return "Value must be plain JSON (no NaN or infinity)"
+    if size > MAX_VALUE_BYTES:
+        return f"Value is larger than {MAX_VALUE_BYTES} bytes of JSON"
+    return None
 
 
-class MetricsReader:
-    """Reads the complete lines appended to a metrics file since the last call."""
+def record_metrics(step: StepRun, items: list[tuple[str, str, object]]) -> int:
+    """Store ``(name, kind, value)`` items as metrics of ``step`` and its run, all or none.
 
-    def __init__(self, path: Path, run_id: int, step_run_id: int):
-        self.path, self.run_id, self.step_run_id = path, run_id, step_run_id
-        self.offset = 0
-
-    def ingest(self) -> int:
-        """Store the new metrics; returns how many were stored (bad lines are skipped)."""
-        try:
-            with self.path.open("rb") as handle:
-                handle.seek(self.offset)
-                data = handle.read()
-        except FileNotFoundError:
-            return 0
-        complete = data[: data.rfind(b"\n") + 1]
-        self.offset += len(complete)
-        metrics = []
-        for raw in complete.decode("utf-8", errors="replace").splitlines():
-            parsed = parse_metric_line(raw)
-            if parsed is not None:
-                name, kind, value = parsed
-                metrics.append(
-                    Metric(
-                        run_id=self.run_id,
-                        step_run_id=self.step_run_id,
-                        name=name,
-                        kind=kind,
-                        value=value,
-                    )
-                )
-        Metric.objects.bulk_create(metrics)
-        return len(metrics)
+    Raises InvalidInput naming the first bad item; returns how many were stored.
+    """
+    if len(items) > MAX_METRICS_PER_CALL:
+        raise InvalidInput(f"At most {MAX_METRICS_PER_CALL} metrics per call.")
+    details = [
+        {"field": f"Metrics[{index}]", "message": problem}
+        for index, (name, kind, value) in enumerate(items)
+        if (problem := metric_problem(name, kind, value))
+    ]
+    if details:
+        raise InvalidInput(f"{details[0]['field']}: {details[0]['message']}.", details)
+    Metric.objects.bulk_create(
+        Metric(run_id=step.run_id, step_run_id=step.pk, name=name, kind=kind, value=value)
+        for name, kind, value in items
+    )
+    return len(items)

@@ -345,6 +345,9 @@ class StepRun(models.Model):
     failure_reason = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=255, blank=True)
+    # sha256 of the run token of the current attempt (pipelines.step_tokens); valid only
+    # while the step is Running.
+    token_hash = models.CharField(max_length=64, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -400,13 +403,19 @@ class IdempotencyKey(models.Model):
 
     # Who sent it: "token:<id>" or "user:<id>"; the same key from another caller is another key.
     principal = models.CharField(max_length=64)
+    # Where it was sent: the submit route with its ids (see pipelines.submission).
+    route = models.CharField(max_length=255, default="")
     key = models.CharField(max_length=255)
+    # sha256 of the request body: the same key with another body is refused.
+    fingerprint = models.CharField(max_length=64, default="")
     run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_key_unique")
+            models.UniqueConstraint(
+                fields=["principal", "route", "key"], name="idempotency_key_unique_per_route"
+            )
         ]
 
     def __str__(self) -> str:

@@ -16,7 +16,14 @@ from .engine import submit_published_run
 from .models import PublishedPipeline
 from .queries import published_for_listing
 from .schemas import PublishedList, PublishedOut, published_out
-from .submission import IDEMPOTENCY_OPENAPI, SubmitIn, SubmitOut, submit_once, submit_response
+from .submission import (
+    IDEMPOTENCY_OPENAPI,
+    SUBMIT_ERRORS,
+    SubmitIn,
+    SubmitOut,
+    submit_once,
+    submit_response,
+)
 
 router = Router(tags=["published pipelines"])
 
@@ -53,7 +60,7 @@ def enable_published_pipeline(request, id: Id):
 
 @router.post(
     "/published-pipelines/{id}/runs",
-    response={201: SubmitOut, **WRITE_ERRORS},
+    response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def submit_to_published_pipeline(request, id: Id, payload: SubmitIn):

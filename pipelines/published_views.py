@@ -7,12 +7,12 @@ from functools import partial
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import StudioError
 from core.pagination import page_of
+from core.params import local_url
 from core.web import absolute_url, page_or_partial
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
@@ -61,10 +61,8 @@ def published_set_status(request, pk, enabled: bool):
     show_disabled = request.GET.get("show_disabled") == "on"
     messages.success(request, f"“{published}” is now {published.get_status_display()}.")
     if not request.htmx:
-        back = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
-            back = reverse("pipelines:published_list")
-        return redirect(back)
+        back = reverse("pipelines:published_list")
+        return redirect(local_url(request, request.POST.get("next"), back))
     row = published_for_listing(request.workspace, include_disabled=True).get(pk=published.pk)
     # A row that leaves a list hiding disabled pipelines becomes a note saying where it went.
     hidden = not (published.is_active or show_disabled)

@@ -1,20 +1,23 @@
 """Running one step: ``python <script> <argv…>`` in a fresh working folder.
 
-The worker claims the step, fetches its inputs from storage, starts the script in its
-own process group (never through a shell), streams its output into ``StepRun.log`` and
-beats a heartbeat while it runs, kills the group on timeout or cancel, stores metrics the
-script logged and the output folders, then records how the step ended.
+The worker claims the step, fetches its inputs from storage, hands the folder to the step
+account and starts the script as that account (in its sandbox when asked, never through a
+shell) with a run token as its only credential (:mod:`pipelines.step_isolation`), streams
+its output into ``StepRun.log`` and beats a heartbeat while it runs, kills the script and
+everything it started on timeout, cancel or exit (:mod:`pipelines.step_processes`), stores
+the output folders, then records how the step ended.
 """
 
 from __future__ import annotations
 
 import codecs
-import ctypes
 import hashlib
 import logging
 import os
+import posixpath
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -29,10 +32,18 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from pipelines.graph import render_argv
-from pipelines.metrics import MetricsReader
 from pipelines.models import RunStatus, SourceSnapshot, StepRun
 from pipelines.scheduler import claim_step, complete_step
 from pipelines.snapshots import unpacked_snapshot
+from pipelines.step_isolation import (
+    hand_over,
+    launch_options,
+    link_sources,
+    sandboxed,
+    work_root,
+)
+from pipelines.step_processes import children, die_with_worker, kill_descendants
+from pipelines.step_tokens import issue_step_token
 
 logger = logging.getLogger(__name__)
 
@@ -40,32 +51,51 @@ FLUSH_SECONDS = 0.5
 KILL_GRACE_SECONDS = 3
 
 
-def file_digest(path: Path) -> str:
+def file_digest(handle) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    handle.seek(0)
     return digest.hexdigest()
 
 
 def save_output(folder: Path, prefix: str) -> dict:
     """Store the regular files under ``folder`` (links are skipped) below ``prefix``;
-    returns ``{"path", "files", "digest", "size"}`` for StepRun.outputs."""
+    returns ``{"path", "files", "digest", "size"}`` for StepRun.outputs.
+
+    The folder belonged to the step account, which other steps may still use: it is walked
+    through directory descriptors and files are opened without following links, so nothing
+    swapped in for a file or folder meanwhile can make the worker read outside it.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        parent = os.open(folder.parent, flags | os.O_DIRECTORY)
+    except OSError as error:
+        raise ValueError(f"The output folders were replaced ({error.strerror}).") from None
     files, lines, size = [], [], 0
-    for root, _dirs, names in os.walk(folder):
-        for name in sorted(names):
-            path = Path(root) / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            relative = path.relative_to(folder).as_posix()
-            key = f"{prefix}/{relative}"
-            if default_storage.exists(key):
-                default_storage.delete(key)
-            with path.open("rb") as handle:
-                default_storage.save(key, File(handle, name=name))
-            files.append(relative)
-            lines.append(f"{relative}\0{file_digest(path)}\n")
-            size += path.stat().st_size
+    try:
+        if not stat.S_ISDIR(os.stat(folder.name, dir_fd=parent, follow_symlinks=False).st_mode):
+            raise ValueError(f"The output folder {folder.name!r} was replaced by a link.")
+        for root, _dirs, names, root_fd in os.fwalk(folder.name, dir_fd=parent):
+            for name in sorted(names):
+                try:
+                    fd = os.open(name, flags, dir_fd=root_fd)
+                except OSError:  # a link (ELOOP) or gone
+                    continue
+                with os.fdopen(fd, "rb") as handle:
+                    info = os.fstat(fd)
+                    if not stat.S_ISREG(info.st_mode):
+                        continue
+                    relative = posixpath.relpath(posixpath.join(root, name), folder.name)
+                    key = f"{prefix}/{relative}"
+                    lines.append(f"{relative}\0{file_digest(handle)}\n")
+                    if default_storage.exists(key):
+                        default_storage.delete(key)
+                    default_storage.save(key, File(handle, name=name))
+                files.append(relative)
+                size += info.st_size
+    finally:
+        os.close(parent)
     digest = hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
     return {"path": prefix, "files": sorted(files), "digest": digest, "size": size}
 
@@ -79,23 +109,6 @@ def fetch_input(output: dict, folder: Path) -> None:
         with default_storage.open(f"{output['path']}/{relative}", "rb") as source:
             with target.open("wb") as out:
                 shutil.copyfileobj(source, out)
-
-
-def _load_prctl():
-    try:
-        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):  # not Linux: a lost worker's step keeps running
-        return None
-
-
-_prctl = _load_prctl()
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_worker() -> None:
-    """Runs in the step's process before exec: a worker killed with SIGKILL takes its step
-    down with it, so the retry elsewhere is the only copy still running."""
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def kill_group(pid: int, sig: int) -> None:
@@ -191,11 +204,11 @@ class StepExecution:
         self.step, self.attempt, self.workdir = step, attempt, workdir
         self.run = step.run
         self.spec = next(s for s in self.run.graph["steps"] if s["name"] == step.name)
-        self.metrics = MetricsReader(workdir / "metrics.jsonl", self.run.pk, step.pk)
         self.ended_by = ""  # "canceled", "lost" or "timeout" when the worker stopped it
 
     def prepare(self) -> Path:
-        """Inputs fetched, output folders made; returns the script path."""
+        """Inputs fetched, output folders made, sources linked, the folder handed to the
+        step account; returns the script path."""
         writers = {d: s["name"] for s in self.run.graph["steps"] for d in s["outputs"]}
         names = {writers[d] for d in self.spec["inputs"]}
         producers = {
@@ -212,11 +225,14 @@ class StepExecution:
         snapshot = SourceSnapshot.objects.get(
             workspace_id=self.run.workspace_id, sha256=self.spec["snapshot"]
         )
-        return unpacked_snapshot(snapshot) / self.spec["script_name"]
+        link_sources(unpacked_snapshot(snapshot), self.workdir / "src")
+        hand_over(self.workdir)
+        return self.workdir / "src" / self.spec["script_name"]
 
     def environment(self) -> dict[str, str]:
-        # Only what a script needs: never the worker's secrets (database, broker, keys).
-        return {
+        # Only what a script needs: never the worker's secrets (database, broker, keys). Its
+        # one credential is the run token, good for this step run while it runs.
+        env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             "HOME": str(self.workdir / "cwd"),
@@ -226,13 +242,15 @@ class StepExecution:
             "PYTHONDONTWRITEBYTECODE": "1",
             "STUDIO_RUN_ID": str(self.run.pk),
             "STUDIO_STEP_RUN_ID": str(self.step.pk),
-            "STUDIO_METRICS_FILE": str(self.workdir / "metrics.jsonl"),
         }
+        if settings.STUDIO_STEP_API_URL:
+            env["STUDIO_URL"] = settings.STUDIO_STEP_API_URL
+            env["STUDIO_STEP_TOKEN"] = issue_step_token(self.step, self.attempt)
+        return env
 
     def flush(self, pump: LogPump, beat: bool = True) -> None:
-        """Append new log text, store new metrics and beat the heartbeat; notices a cancel
-        (step Canceling) or a lost claim (another attempt owns the step)."""
-        self.metrics.ingest()
+        """Append new log text and beat the heartbeat; notices a cancel (step Canceling)
+        or a lost claim (another attempt owns the step)."""
         text = pump.take()
         if not text and not beat:
             return
@@ -275,23 +293,26 @@ class StepExecution:
 
     def execute(self) -> StepRun | None:
         script = self.prepare()
+        spared = children(os.getpid())  # a beat or pool process of a solo worker
         process = subprocess.Popen(
-            [sys.executable, str(script), *self.step.argv[1:]],
+            sandboxed([sys.executable, str(script), *self.step.argv[1:]], self.workdir),
             cwd=self.workdir / "cwd",
             env=self.environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_worker if _prctl else None,  # before the pump thread starts
+            preexec_fn=die_with_worker,  # before the pump thread starts
+            **launch_options(),
         )
         pump = LogPump(process.stdout)
         pump.start()
         try:
             self.supervise(process, pump)
         finally:
-            kill_group(process.pid, signal.SIGKILL)  # Stray children of the script, too.
+            kill_group(process.pid, signal.SIGKILL)
             process.wait()
+            kill_descendants(spared)  # what it started in other sessions, too
             pump.join(timeout=5)
             process.stdout.close()
         self.flush(pump, beat=False)  # complete_step notices a cancel or a lost claim
@@ -355,8 +376,9 @@ def run_claimed(step: StepRun) -> StepRun | None:
     """Run the current attempt of a step this worker claimed; returns the next step to run
     here (already claimed), if any."""
     attempt, workdir = step.attempts, workdir_of(step)
+    work_root()
     shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    workdir.mkdir(mode=0o700)
     try:
         return StepExecution(step, attempt, workdir).execute()
     except Exception as error:

@@ -42,7 +42,14 @@ from .schemas import (
     run_out,
     step_out,
 )
-from .submission import IDEMPOTENCY_OPENAPI, RerunIn, SubmitOut, submit_once, submit_response
+from .submission import (
+    IDEMPOTENCY_OPENAPI,
+    SUBMIT_ERRORS,
+    RerunIn,
+    SubmitOut,
+    submit_once,
+    submit_response,
+)
 
 router = Router(tags=["runs"])
 
@@ -252,7 +259,7 @@ def cancel_run(request, id: Id):
 
 @router.post(
     "/runs/{id}/resubmit",
-    response={201: SubmitOut, **WRITE_ERRORS},
+    response={201: SubmitOut, **SUBMIT_ERRORS},
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def resubmit_run(request, id: Id):

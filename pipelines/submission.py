@@ -6,6 +6,8 @@ Used by ``POST /published-pipelines/{id}/runs``, ``POST /pipeline-endpoints/{id}
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,6 +21,7 @@ from pydantic import ConfigDict, field_validator
 
 from core.errors import InvalidInput, StudioError
 from core.sql import fetch_one, load_joined, table
+from studio.api_errors import WRITE_ERRORS, Error
 from studio.api_types import ParameterAssignments as AssignmentsType
 
 from .models import Experiment, IdempotencyKey, PipelineRun, RunStatus
@@ -37,10 +40,22 @@ IDEMPOTENCY_OPENAPI = {
             "name": IDEMPOTENCY_HEADER,
             "required": False,
             "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
-            "description": "Retrying with the same key within 24 hours returns the first run.",
+            "description": (
+                "Retrying with the same key and body on the same route within 24 hours "
+                "returns the first run; the same key with another body is a 422."
+            ),
         }
     ]
 }
+# The error responses of every submit route: those of any write, and 422 for a reused key.
+SUBMIT_ERRORS = {**WRITE_ERRORS, 422: Error}
+
+
+class IdempotencyKeyReused(StudioError):
+    """An ``Idempotency-Key`` sent again with another body (HTTP 422, as the IETF draft says)."""
+
+    status = 422
+    code = "idempotency_key_reused"
 
 
 class SubmitIn(Schema):
@@ -156,11 +171,14 @@ def submit_response(request, run: PipelineRun) -> dict:
 
 
 def submit_once(request, start: Callable[[], PipelineRun]) -> PipelineRun:
-    """Call ``start`` unless this caller already sent the request's ``Idempotency-Key``.
+    """Call ``start`` unless this caller already sent the request's ``Idempotency-Key`` here.
 
-    The same key from the same principal within 24 hours returns the run of the first
-    request. Concurrent requests with one key race on a unique row: the losers roll back
-    their run (nothing is dispatched, dispatch happens on commit) and return the winner's.
+    A key belongs to the caller (the token or user) and the route (the submit URL with its
+    ids): the same key on another route is another key. Within 24 hours the same key with the
+    same body returns the run of the first request; with another body it is refused with 422
+    naming the key, as the IETF Idempotency-Key draft says, rather than silently dropping the
+    new parameters. Concurrent requests with one key race on a unique row: the losers roll
+    back their run (nothing is dispatched, dispatch happens on commit) and return the winner's.
     Each submit is counted by its result for /metrics.
     """
     try:
@@ -185,34 +203,58 @@ def _submit_once(request, start: Callable[[], PipelineRun]) -> tuple[PipelineRun
             "The Idempotency-Key header must be 1 to 255 printable ASCII characters.",
             [{"field": IDEMPOTENCY_HEADER, "message": "1 to 255 printable ASCII characters"}],
         )
-    principal = request.auth.key
+    scope = {"principal": request.auth.key, "route": _route_of(request), "key": key}
+    fingerprint = body_fingerprint(request.body)
     cutoff = timezone.now() - IDEMPOTENCY_WINDOW
     try:
         with transaction.atomic():
-            earlier = _earlier_run(principal, key, cutoff)
+            earlier = _earlier_run(scope, fingerprint, cutoff)
             if earlier is not None:
                 return earlier, True
             run = start()
-            table(IdempotencyKey).insert([IdempotencyKey(principal=principal, key=key, run=run)])
+            table(IdempotencyKey).insert(
+                [IdempotencyKey(**scope, fingerprint=fingerprint, run=run)]
+            )
             return run, False
     except IntegrityError:
-        earlier = _earlier_run(principal, key, cutoff)
+        earlier = _earlier_run(scope, fingerprint, cutoff)
         if earlier is None:
             raise
         return earlier, True
 
 
-def _earlier_run(principal: str, key: str, cutoff) -> PipelineRun | None:
-    """The run ``principal`` created with ``key`` since ``cutoff``, with its experiment. A
-    key older than ``cutoff`` is deleted, so the key may be used again. Hand-written SQL,
-    as the SDK sends a key with every submit (see :mod:`core.sql`)."""
+def body_fingerprint(body: bytes) -> str:
+    """The sha256 of a request body, of its canonical JSON when it is JSON: a retry that
+    re-serialises the same object with other spacing or key order is the same request."""
+    try:
+        canonical = json.dumps(
+            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+    except (ValueError, RecursionError):
+        canonical = body
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _route_of(request) -> str:
+    """The submit route and its ids, e.g. ``api/v1/pipeline-endpoints/<int:id>/runs id=7``:
+    ids come from the resolver, so ``/runs/007`` and ``/runs/7`` are one route."""
+    match = request.resolver_match
+    ids = " ".join(f"{name}={value}" for name, value in sorted(match.kwargs.items()))
+    return f"{match.route} {ids}".strip()[:255]
+
+
+def _earlier_run(scope: dict, fingerprint: str, cutoff) -> PipelineRun | None:
+    """The run created with this key in ``scope`` since ``cutoff``, with its experiment;
+    IdempotencyKeyReused when that request had another body. A key older than ``cutoff`` is
+    deleted, so the key may be used again. Hand-written SQL, as the SDK sends a key with
+    every submit (see :mod:`core.sql`)."""
     keys, runs, experiments = table(IdempotencyKey), table(PipelineRun), table(Experiment)
     row = fetch_one(
         f"SELECT {keys.columns('k')}, {runs.columns('r')}, {experiments.columns('x')} "
         f"FROM {keys.name} k JOIN {runs.name} r ON r.id = k.run_id "
         f"JOIN {experiments.name} x ON x.id = r.experiment_id "
-        "WHERE k.principal = %s AND k.key = %s",
-        [principal, key],
+        "WHERE k.principal = %s AND k.route = %s AND k.key = %s",
+        [scope["principal"], scope["route"], scope["key"]],
     )
     if row is None:
         return None
@@ -220,4 +262,10 @@ def _earlier_run(principal: str, key: str, cutoff) -> PipelineRun | None:
     if found.created_at < cutoff:
         IdempotencyKey.objects.filter(pk=found.pk).delete()
         return None
+    if found.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"The Idempotency-Key {scope['key']!r} was already used with another request body "
+            f"(run {run.pk}). Send a new key for a different request.",
+            [{"field": IDEMPOTENCY_HEADER, "message": "already used with another body"}],
+        )
     return run

@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from core.errors import StudioError
 from core.pagination import page_of
+from core.params import TEXT_POSITION_MAX, int_param
 from core.web import page_or_partial
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
@@ -125,10 +126,7 @@ def step_log(request, pk, step_pk):
     """The log text after ``offset`` for the step panel; 286 with the final panel when done."""
     run = get_for_member(request, PipelineRun, pk)
     step = get_object_or_404(StepRun.objects.defer("log"), pk=step_pk, run=run)
-    try:
-        offset = max(0, int(request.GET.get("offset", "0")))
-    except ValueError:
-        offset = 0
+    offset = int_param(request.GET, "offset", default=0, maximum=TEXT_POSITION_MAX)
     context = {"run": run, **_step_context(step, offset)}
     response = render(request, "pipelines/run_detail.html#log_follow", context)
     if context["step_done"]:

@@ -15,6 +15,7 @@ from ninja import NinjaAPI, Router, Schema
 
 from endpoints.api import router as endpoints_router
 from pipelines.api import router as pipelines_router
+from pipelines.execution_api import router as execution_router
 from pipelines.published_api import router as published_router
 from pipelines.runs_api import router as runs_router
 
@@ -78,7 +79,12 @@ def _declare_errors(path: str, operation: dict) -> None:
     if "requestBody" in operation:
         statuses |= {"413", "415"}
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    responses = operation["responses"]
+    # ninja keys responses by int, openapi_extra by str: one key per status, or the JSON
+    # document would hold a status twice (which Swagger UI refuses to parse).
+    responses = {}
+    for status, response in sorted(operation["responses"].items(), key=lambda item: str(item[0])):
+        responses.setdefault(str(status), {}).update(response)
+    operation["responses"] = responses
     for status in sorted(statuses - set(responses)):
         responses[status] = {"description": ERROR_STATUSES[status], "content": error}
     for status, response in responses.items():
@@ -179,6 +185,7 @@ api.add_router("", runs_router)
 api.add_router("", published_router)
 api.add_router("", endpoints_router)
 api.add_router("", tokens_router)
+api.add_router("", execution_router)
 
 
 @csrf_exempt

@@ -21,8 +21,9 @@ from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
+
+from core.params import local_url
 
 from .forms import SignInForm
 from .models import Identity, Role, Workspace
@@ -327,6 +328,4 @@ def callback(request):
     except EntraError as exc:
         return _refuse(request, str(exc))
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        target = resolve_url(settings.LOGIN_REDIRECT_URL)
-    return redirect(target)
+    return redirect(local_url(request, target, resolve_url(settings.LOGIN_REDIRECT_URL)))

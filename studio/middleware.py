@@ -1,7 +1,10 @@
 """Puts the signed-in user's current workspace and role on each request; answers API calls
 from an SDK too old for this studio, and API methods a route does not take, in the API's
-error shape."""
+error shape; refuses NUL characters in what the studio's pages are sent; sets the
+Content-Security-Policy."""
 
+from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import JsonResponse
 
 from core.web import absolute_url
@@ -9,6 +12,46 @@ from core.web import absolute_url
 from .api_errors import error_body
 from .models import Membership
 from .sdk_dist import install_help, sdk_version_refusal
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends ``settings.CONTENT_SECURITY_POLICY`` with every response that has none: the
+    pages load scripts and styles from the studio's own static files only, so an injected
+    ``<script>`` or ``onclick`` would not run."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.CONTENT_SECURITY_POLICY:
+            response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
+
+
+class RefuseNulMiddleware:
+    """Answers 400 to a page request with a NUL character in its path, query string or
+    form fields: no page means one, and PostgreSQL refuses it in text (a 500 otherwise).
+    The REST API (``/api/``) answers such requests itself, in its JSON error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/") and _carries_nul(request):
+            raise BadRequest("The request contains a NUL character.")
+        return self.get_response(request)
+
+
+def _carries_nul(request) -> bool:
+    if "\x00" in request.path:
+        return True
+    sources = [request.GET, request.POST] if request.method == "POST" else [request.GET]
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for data in sources
+        for key, values in data.lists()
+    )
 
 
 class CurrentWorkspaceMiddleware:

@@ -17,6 +17,11 @@ from kombu import Exchange, Queue
 BASE_DIR = Path(__file__).resolve().parent.parent
 # A relative STUDIO_VAR_DIR is taken from the project folder, wherever the command starts.
 VAR_DIR = (BASE_DIR / os.environ.get("STUDIO_VAR_DIR", "var")).resolve()
+# Everything the server writes (database and broker files, media, work folders, logs, keys) is
+# for its own user and group only: step code runs as another account (STUDIO_STEP_USER) that
+# must read none of it. The group is kept so that web and worker containers running as different
+# users of one group can share a volume (see the Dockerfile).
+os.umask(0o007)
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # The SDK's source folder (its own distribution, sdk/): step scripts get it alone as PYTHONPATH,
@@ -83,9 +88,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "studio.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "studio.middleware.RefuseNulMiddleware",
     "studio.middleware.SdkVersionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -225,13 +232,27 @@ STUDIO_DEFAULT_COMPUTE_TARGET = os.environ.get("STUDIO_DEFAULT_COMPUTE_TARGET", 
 # is retried once, then failed "worker lost" (the reaper runs every STUDIO_SCHEDULER_INTERVAL
 # seconds on the beat schedule, see studio/celery.py).
 STUDIO_HEARTBEAT_TIMEOUT = float(os.environ.get("STUDIO_HEARTBEAT_TIMEOUT", "60"))
-# A step Queued this long is sent again (its message may have been lost); duplicates are no-ops.
-STUDIO_QUEUED_RESEND_SECONDS = float(os.environ.get("STUDIO_QUEUED_RESEND_SECONDS", "300"))
+# A step Queued this long at the head of its queue is sent again (its message may have been
+# lost with a web process or a worker); duplicates are no-ops. With the dispatcher's interval
+# a lost message waits at most about 25 s.
+STUDIO_QUEUED_RESEND_SECONDS = float(os.environ.get("STUDIO_QUEUED_RESEND_SECONDS", "15"))
 # GET /metrics (Prometheus text) for operators: off unless enabled; with a token, scrapers
 # send "Authorization: Bearer <token>", without one only clients on this machine are answered.
 STUDIO_METRICS_ENABLED = env_bool("STUDIO_METRICS_ENABLED", False)
 STUDIO_METRICS_TOKEN = os.environ.get("STUDIO_METRICS_TOKEN", "")
 STUDIO_MAX_LOG_BYTES = int(os.environ.get("STUDIO_MAX_LOG_BYTES", 5 * 1024 * 1024))
+# Step isolation (see the README's "Security model"). Steps run as this account when the
+# worker is root; empty: as the worker's own user (the worker warns loudly at start).
+STUDIO_STEP_USER = os.environ.get("STUDIO_STEP_USER", "studio-step")
+# "bwrap": each step in its own bubblewrap sandbox (mount, pid, ipc namespaces) that sees only
+# its work folder, the Python installation and a few files of /etc; empty: no sandbox.
+STUDIO_STEP_SANDBOX = os.environ.get("STUDIO_STEP_SANDBOX", "").strip().lower()
+if STUDIO_STEP_SANDBOX not in ("", "bwrap"):
+    raise ImproperlyConfigured(
+        f"STUDIO_STEP_SANDBOX={STUDIO_STEP_SANDBOX!r}: use 'bwrap' or leave it empty."
+    )
+# The address steps use to reach the studio's execution API (metrics) with their run token.
+STUDIO_STEP_API_URL = (os.environ.get("STUDIO_STEP_API_URL") or STUDIO_BASE_URL).rstrip("/")
 
 # --- Celery -----------------------------------------------------------------
 # An empty variable counts as unset, like DATABASE_URL.
@@ -265,6 +286,14 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Scripts, styles and everything else from the studio itself only: no inline script or
+# style, no eval, no plugin, no framing (see studio.middleware). Empty: no header.
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
@@ -276,15 +305,26 @@ if not DEBUG:
     # The health check is plain HTTP from the load balancer, metrics from a local scraper.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
+# Sign-in throttling counts failures in the "signin" cache, which every web process must
+# share: Redis with CACHE_URL, otherwise a table of the database (created by studio's
+# migrations), which needs no server. The default cache (submit counters for /metrics) stays
+# in memory without CACHE_URL, so the submit path does not write the database cache.
+CACHE_TABLE = "studio_cache"
+_REDIS_CACHE = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": os.environ.get("CACHE_URL", ""),
+}
 CACHES = {
     "default": (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["CACHE_URL"],
-        }
+        _REDIS_CACHE
         if os.environ.get("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    "signin": (
+        _REDIS_CACHE
+        if os.environ.get("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
+    ),
 }
 
 # LOG_FORMAT=json: one JSON object per line; Celery then keeps this configuration instead

@@ -6,8 +6,9 @@ import hashlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, user_logged_in, user_logged_out, user_login_failed
-from django.core.cache import cache
+from django.core.cache import caches
 from django.dispatch import receiver
+from django.utils.connection import ConnectionProxy
 
 from .models import AuditEvent, UserSession
 
@@ -19,6 +20,11 @@ ADDRESS_LIMIT_FACTOR = 4
 def client_address(request) -> str:
     """The address a request came from, as the web server saw it."""
     return (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"
+
+
+# Shared by every web process (see CACHES in studio.settings); one client per thread, as
+# Django's own ``cache``.
+cache = ConnectionProxy(caches, "signin")
 
 
 class SignInThrottle:

@@ -7,11 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.pagination import page_of
+from core.params import int_param, local_url
 from core.web import absolute_url
 
 from .forms import AddMemberForm, AuditFilterForm, RoleForm, SignInForm, TokenForm
@@ -59,17 +59,13 @@ def sign_out_everywhere(request):
 @require_POST
 def switch_workspace(request):
     """Make another of the user's workspaces the current one."""
-    try:
-        workspace_id = int(request.POST.get("workspace", ""))
-    except ValueError:
+    workspace_id = int_param(request.POST, "workspace", minimum=1)
+    if workspace_id is None:
         return HttpResponseBadRequest("Choose a workspace.")
     if not Membership.objects.filter(user=request.user, workspace_id=workspace_id).exists():
         return HttpResponseBadRequest("You are not a member of that workspace.")
     request.session[CurrentWorkspaceMiddleware.SESSION_KEY] = workspace_id
-    target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        target = "/"
-    return redirect(target)
+    return redirect(local_url(request, request.POST.get("next"), "/"))
 
 
 def _page(request, queryset):

@@ -360,7 +360,7 @@ MUTANTS = [
         "idempotency-race-handler",
         "one run per Idempotency-Key, also when two requests race",
         "pipelines/submission.py",
-        "        earlier = _earlier_run(principal, key, cutoff)\n        if earlier is None:\n"
+        "        earlier = _earlier_run(scope, fingerprint, cutoff)\n        if earlier is None:\n"
         "            raise\n        return earlier, True\n",
         "        raise\n",
         (
@@ -373,8 +373,8 @@ MUTANTS = [
         "idempotency-key-of-the-caller",
         "a key returns only its own caller's run (never another token's or workspace's)",
         "pipelines/submission.py",
-        "    principal = request.auth.key\n",
-        '    principal = "anyone"\n',
+        '"principal": request.auth.key,',
+        '"principal": "anyone",',
         (
             "tests/pipelines/test_submission_idempotency.py::"
             "test_same_key_from_another_token_is_another_key",

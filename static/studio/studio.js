@@ -48,6 +48,14 @@
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
+  // <select data-submit-on-change> sends its form as soon as a choice is made.
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.hasAttribute && field.hasAttribute("data-submit-on-change") && field.form) {
+      field.form.submit();
+    }
+  });
+
   // "Copy" buttons: data-copy-target names the element whose text is copied.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy-target]");

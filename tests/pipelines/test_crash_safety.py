@@ -1,17 +1,22 @@
 """No run lost or stuck: a killed worker, a broker that is down, a redelivered message."""
 
+import json
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from pipelines.broker import RUN_STEP_TASK
 from pipelines.engine import resend_stale_steps
+from pipelines.graph import validate_graph
 from pipelines.models import Experiment, PipelineRun, RunStatus, StepRun
 from pipelines.scheduler import MAX_ATTEMPTS, claim_step, reap_lost_steps
 from studio.celery import app
-from tests.fixtures.worker import wait_for, wait_for_run
+from tests.fixtures.worker import wait_for, wait_for_run, worker_environment
 from tests.pipelines.builders import make_snapshot, process_gone, step, submit
 
 SCRIPTS = {
@@ -155,3 +160,65 @@ def test_a_queued_step_whose_message_was_lost_is_sent_again(
     wait_for_run(run, timeout=60)
     assert run.status == RunStatus.FINISHED
     assert run.metrics.filter(name="ran").count() == 1
+
+
+# A web process that commits a submit and dies before its broker publish.
+SUBMIT_AND_DIE = """
+import json, os, sys
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from pipelines.engine import submit_run
+from studio.models import Workspace
+workspace = Workspace.objects.get(pk=sys.argv[1])
+user = get_user_model().objects.get(pk=sys.argv[2])
+with transaction.atomic():
+    # Registered first, so it runs right after the commit, before the publish.
+    transaction.on_commit(lambda: os._exit(0))
+    submit_run(workspace=workspace, graph=json.loads(sys.argv[3]), experiment_name="Crash",
+               parameters={}, by=user, run_source="SDK")
+"""
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_web_process_died_before_publishing_runs_soon_and_once(
+    celery_worker, crew, snap
+):
+    graph = validate_graph(
+        {"parameters": [], "steps": [step("once", snap, "once.py")]}, crew.workspace
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SUBMIT_AND_DIE,
+            str(crew.workspace.pk),
+            str(crew.contributor.pk),
+            json.dumps(graph),
+        ],
+        env=worker_environment(),
+        cwd=django_settings.BASE_DIR,
+        check=True,
+        timeout=120,
+    )
+    run = PipelineRun.objects.get(experiment__name="Crash")
+    once = run.steps.get()
+    assert (run.status, once.status, once.attempts) == (RunStatus.QUEUED, RunStatus.QUEUED, 0)
+    # The live worker's beat sends it again: within seconds, not the 5 minutes it took.
+    wait_for_run(run, timeout=45)
+    once.refresh_from_db()
+    assert run.status == RunStatus.FINISHED
+    assert once.attempts == 1
+    assert run.metrics.filter(name="ran").count() == 1
+
+
+@pytest.mark.django_db
+def test_only_the_oldest_queued_steps_of_each_target_are_sent_again(crew, snap):
+    runs = [submit(crew, [step("once", snap, "once.py", compute_target="gpu")]) for _ in range(3)]
+    StepRun.objects.update(queued_at=timezone.now() - timedelta(hours=1))
+    assert resend_stale_steps(head=2) == 2
+    resent = StepRun.objects.filter(queued_at__gt=timezone.now() - timedelta(minutes=1))
+    assert sorted(s.run_id for s in resent) == [runs[0].pk, runs[1].pk]
+    assert resend_stale_steps(head=2) == 0  # each is sent again once per period

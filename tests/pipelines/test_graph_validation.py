@@ -150,3 +150,14 @@ def test_every_problem_is_reported_at_once(crew, snap):
     assert "Graph.steps[0].compute_target" in fields
     assert "Graph.steps" in fields
     assert "(and 2 more)" in caught.value.message
+
+
+def test_arguments_no_process_could_be_started_with(crew, snap):
+    long_literal = refusal(crew, [step("big", snap, "a.py", arguments=["x" * 70_000])])
+    assert "'big': an argument is over 65536 bytes" in long_literal
+    many = refusal(
+        crew,
+        [step("many", snap, "a.py", arguments=[{"parameter": "p"}] * 20)],
+        parameters=[{"name": "p", "default_value": "y" * 60_000}],
+    )
+    assert "'many': arguments over 1048576 bytes in all" in many

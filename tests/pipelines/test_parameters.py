@@ -3,6 +3,7 @@
 import pytest
 
 from pipelines.graph import ParameterError, resolve_parameters
+from pipelines.parameters import MAX_VALUE_BYTES
 
 GRAPH = {
     "parameters": [
@@ -83,3 +84,34 @@ def test_unknown_names_are_refused_naming_each():
 def test_assignments_must_be_an_object():
     with pytest.raises(ParameterError):
         resolve_parameters(GRAPH, ["count", 1])
+
+
+def test_int_is_limited_to_64_bits():
+    assert resolved(count=2**63 - 1)["count"] == 2**63 - 1
+    assert resolved(count=str(-(2**63)))["count"] == -(2**63)
+    for value in (2**63, -(2**63) - 1, 10**30, 1e30, "9" * 25):
+        assert "64 bits" in refused(count=value).details[0]["message"]
+
+
+def test_str_is_limited_in_utf8_bytes():
+    assert resolved(label="é" * (MAX_VALUE_BYTES // 2))["label"]
+    error = refused(label="é" * (MAX_VALUE_BYTES // 2 + 1))
+    assert error.details == [
+        {
+            "field": "ParameterAssignments.label",
+            "message": f"a string may be at most {MAX_VALUE_BYTES} bytes (UTF-8) "
+            "for str parameter 'label'",
+        }
+    ]
+
+
+def test_a_value_used_many_times_cannot_overflow_a_steps_argv():
+    graph = {
+        "parameters": [{"name": "label", "type": "str", "default_value": "x"}],
+        "steps": [{"name": "many", "arguments": [{"parameter": "label"}] * 20}],
+    }
+    assert resolve_parameters(graph, {"label": "y" * 50_000})["label"]
+    with pytest.raises(ParameterError) as caught:
+        resolve_parameters(graph, {"label": "y" * MAX_VALUE_BYTES})
+    assert caught.value.details[0]["field"] == "ParameterAssignments"
+    assert "'many'" in caught.value.details[0]["message"]

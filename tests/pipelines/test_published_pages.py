@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from pipelines.models import PipelineRun, PublishedPipeline
 from studio.models import AuditEvent
+from tests.fixtures.pages import graph
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +161,22 @@ def test_submit_a_published_pipeline(client, team, studio_data):
     run = PipelineRun.objects.get()
     assert response.url == reverse("pipelines:run_detail", args=[run.pk])
     assert run.published_pipeline == published and run.parameters == {"pipeline_arg": 7}
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [("1" + "0" * 30, "integer"), (str(2**63), "64 bits"), ("x" * 200_000, "bytes")],
+)
+def test_submit_form_refuses_what_a_process_cannot_be_given(
+    client, team, studio_data, value, message
+):
+    published = studio_data.published("Limits", graph=graph({"count": 1, "label": "x"}))
+    url = reverse("pipelines:published_submit", args=[published.pk])
+    field = "p_label" if value.startswith("x") else "p_count"
+    response = signed_in(client, team.contributor).post(
+        url, {"experiment_name": "Exp", "p_count": "1", "p_label": "x", field: value}
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert list(errors) == [field] and message in errors[field][0]
+    assert not PipelineRun.objects.exists()

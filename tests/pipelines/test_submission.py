@@ -109,6 +109,12 @@ def test_unknown_endpoint_version_is_404_listing_the_versions(api, studio, contr
         ({"shuffle": "maybe"}, "ParameterAssignments.shuffle"),
         ({"label": None}, "ParameterAssignments.label"),
         ({"nope": 1}, "ParameterAssignments.nope"),
+        # Values no process could be started with: refused now, not at run time.
+        ({"epochs": 10**30}, "ParameterAssignments.epochs"),
+        ({"epochs": 2**63}, "ParameterAssignments.epochs"),
+        ({"epochs": str(-(2**63) - 1)}, "ParameterAssignments.epochs"),
+        ({"label": "x" * 200_000}, "ParameterAssignments.label"),
+        ({"label": "é" * 40_000}, "ParameterAssignments.label"),
     ],
 )
 def test_bad_parameter_assignments_are_400_naming_the_field(

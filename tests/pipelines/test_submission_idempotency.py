@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from pipelines.models import IdempotencyKey, PipelineRun
+from pipelines.models import IdempotencyKey, PipelineRun, PublishedPipeline
 from studio.models import Role
 
 
@@ -132,3 +132,58 @@ def wait_until_backends_wait_on_a_lock(count, futures, timeout=60):
             assert not done, f"a request ended before waiting on the key table: {done}"
             assert time.monotonic() < deadline, "the requests never reached the key table"
             time.sleep(0.05)
+
+
+def test_same_key_with_another_body_is_422_naming_the_key(api, studio, tokens):
+    first = submit(api, studio, tokens["contributor"], "body-key")
+    before = PipelineRun.objects.count()
+    path = f"/published-pipelines/{studio.published.pk}/runs"
+    other = api.post(
+        path,
+        tokens["contributor"],
+        json={"ExperimentName": "Retry", "ParameterAssignments": {"epochs": 9}},
+        headers={"Idempotency-Key": "body-key"},
+    )
+    assert other.status_code == 422, other.text
+    error = other.json()["error"]
+    assert error["code"] == "idempotency_key_reused"
+    assert "'body-key'" in error["message"]
+    assert error["details"][0]["field"] == "Idempotency-Key"
+    assert PipelineRun.objects.count() == before
+    assert PipelineRun.objects.get(pk=first.json()["Id"]).parameters["epochs"] == 3
+
+
+def test_same_body_sent_with_other_spacing_and_key_order_is_the_same_request(api, studio, tokens):
+    first = submit(api, studio, tokens["contributor"], "canonical")
+    path = f"/published-pipelines/{studio.published.pk}/runs"
+    again = api.post(
+        path,
+        tokens["contributor"],
+        data='{ "ParameterAssignments": {"epochs": 3},\n  "ExperimentName": "Retry" }',
+        headers={"Idempotency-Key": "canonical", "Content-Type": "application/json"},
+    )
+    assert again.status_code == 201, again.text
+    assert again.json()["Id"] == first.json()["Id"]
+
+
+def test_same_key_on_another_route_is_another_key(api, studio, tokens):
+    published = submit(api, studio, tokens["contributor"], "route-key")
+    endpoint_path = f"/pipeline-endpoints/{studio.endpoint.pk}/runs"
+    on_endpoint = submit(api, studio, tokens["contributor"], "route-key", target=endpoint_path)
+    assert published.status_code == on_endpoint.status_code == 201, on_endpoint.text
+    assert published.json()["Id"] != on_endpoint.json()["Id"]
+    assert on_endpoint.json()["PipelineEndpointId"] == str(studio.endpoint.pk)
+    assert IdempotencyKey.objects.filter(key="route-key").count() == 2
+
+
+def test_same_key_on_another_published_pipeline_is_another_key(api, studio, tokens):
+    other = PublishedPipeline.publish_from(
+        studio.pipeline, name="Train", version="2.0", by=studio.team.admin
+    )
+    first = submit(api, studio, tokens["contributor"], "id-key")
+    second = submit(
+        api, studio, tokens["contributor"], "id-key", target=f"/published-pipelines/{other.pk}/runs"
+    )
+    assert second.status_code == 201, second.text
+    assert second.json()["PipelineId"] == str(other.pk)
+    assert first.json()["Id"] != second.json()["Id"]

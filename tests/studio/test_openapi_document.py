@@ -3,6 +3,8 @@ are bytes, statuses and roles are named enums, values are typed, ids are one typ
 operationIds say what they do, paged parameters are bounded, servers are filled in, and
 framework errors such as 405 come in the JSON error shape."""
 
+import json
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -34,6 +36,15 @@ def ref(name):
 
 def test_the_document_validates(document):
     validate(document)
+
+
+def test_no_object_of_the_document_holds_a_key_twice(client):
+    def refuse_duplicates(pairs):
+        keys = [key for key, _value in pairs]
+        assert len(keys) == len(set(keys)), f"duplicated keys: {keys}"
+        return dict(pairs)
+
+    json.loads(client.get("/api/v1/openapi.json").content, object_pairs_hook=refuse_duplicates)
 
 
 def test_downloads_are_binary_media_types_only(document):

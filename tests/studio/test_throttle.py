@@ -1,11 +1,18 @@
 """Sign-in security: throttling after repeated failures, audit of sign-ins, sign out everywhere."""
 
+import subprocess
+import sys
+
 import pytest
-from django.core.cache import cache
+from django.conf import settings as django_settings
+from django.core.cache import caches
 from django.test import Client
 
 from studio.models import AuditEvent, UserSession
 from tests.fixtures.people import PASSWORD
+from tests.fixtures.worker import worker_environment
+
+cache = caches["signin"]
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
@@ -13,7 +20,7 @@ LOGIN = "/accounts/login/"
 
 
 @pytest.fixture(autouse=True)
-def fresh_counts(settings):
+def fresh_counts(db, settings):
     settings.LOGIN_FAILURE_LIMIT = 3
     settings.LOGIN_FAILURE_WINDOW_SECONDS = 900
     cache.clear()
@@ -107,3 +114,33 @@ def test_sign_out_everywhere_needs_post(client, team):
     client.force_login(team.admin)
     assert client.get("/accounts/logout/everywhere/").status_code == 405
     assert client.get("/workspaces/tokens/").status_code == 200
+
+
+# Another web process: three failed sign-ins through the whole sign-in page.
+OTHER_WEB_PROCESS = """
+import django
+django.setup()
+from django.test import Client
+client = Client(REMOTE_ADDR="10.0.0.1")
+for _ in range(3):
+    form = {"username": "admin-user", "password": "wrong password"}
+    assert client.post("/accounts/login/", form).status_code == 400
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failures_counted_by_another_web_process_pause_sign_in_here_too(team, settings):
+    settings.LOGIN_FAILURE_LIMIT = 5
+    subprocess.run(
+        [sys.executable, "-c", OTHER_WEB_PROCESS],
+        env=worker_environment() | {"ALLOWED_HOSTS": "testserver", "LOGIN_FAILURE_LIMIT": "5"},
+        cwd=django_settings.BASE_DIR,
+        check=True,
+        timeout=120,
+    )
+    client = Client()
+    for _ in range(2):
+        assert attempt(client, "admin-user").status_code == 400
+    # The 6th attempt is refused although this process saw only two failures.
+    assert attempt(client, "admin-user", PASSWORD).status_code == 429
+    assert not signed_in(client)

@@ -74,6 +74,8 @@ def child_environment(bind: str) -> dict[str, str]:
     env.setdefault("DEBUG", "0")
     env["STUDIO_BIND"] = bind
     env["STUDIO_VAR_DIR"] = str(settings.VAR_DIR)
+    # Steps log metrics through this web server, with their run token.
+    env["STUDIO_STEP_API_URL"] = settings.STUDIO_STEP_API_URL or f"http://{bind}"
     if not env.get("SECRET_KEY"):
         env.setdefault("SECRET_KEY_FILE", str(secret_key_file()))
     host, _ = split_bind(bind)
