@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint install sdk
+.PHONY: run test lint install sdk mutants
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,3 +31,7 @@ lint: install
 ## Run the whole test suite (lint first; embedded defaults unless DATABASE_URL/CELERY_BROKER_URL).
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Take each guard of the security model out in a copy of the repository: a test must fail.
+mutants: install
+	$(PY) tests/guard_mutants.py $(MUTANTS)

@@ -168,7 +168,8 @@ def server_cpu_seconds(server: subprocess.Popen) -> float:
 
 
 def measure(port: int, clients: int, n: int, request) -> dict:
-    """Send ``n`` requests from ``clients`` threads; ``request(conn, i)`` returns the status."""
+    """Send ``n`` requests from ``clients`` threads; ``request(conn, i)`` says whether the
+    answer was the expected one. ``rps`` and the latencies count those only."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -190,7 +191,9 @@ def measure(port: int, clients: int, n: int, request) -> dict:
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 ok = False
-            mine.append(time.perf_counter() - started)
+            # Rate and latencies count answered requests only; failures are ``errors``.
+            if ok:
+                mine.append(time.perf_counter() - started)
             failed += not ok
         with lock:
             latencies.extend(mine)
@@ -207,9 +210,11 @@ def measure(port: int, clients: int, n: int, request) -> dict:
     return {
         "clients": clients,
         "n": n,
-        "rps": round(n / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1)
+        if latencies
+        else None,
         "errors": errors,
     }
 

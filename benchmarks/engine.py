@@ -11,7 +11,10 @@ Measurements:
 - ``interpreter``: starting ``python noop.py`` alone, as the worker starts it (20 times).
 - ``chain5``: submit-to-Finished time of a 5-step chain of no-op steps (20 runs, one at a
   time), and ``overhead_ms``: the time per step beyond starting the interpreter.
-- ``burst``: 200 one-step runs submitted at once by 4 clients; runs finished per minute.
+- ``burst``: 200 one-step runs submitted at once by 4 clients; runs finished per minute, and
+  the median and least time of one run from submit to Finished.
+- ``submit_broker_down``: a submit while the broker cannot be reached is kept (NotStarted)
+  and answered at once rather than waiting on the broker (20 submits).
 - ``workers``: one run of 200 independent no-op steps on 1, 2 and 4 worker processes
   (separate ``celery worker -c 1``, as on separate machines); steps finished per second.
   ``benchmarks/engine.py workers`` measures only this one.
@@ -160,6 +163,28 @@ def main() -> None:
         min_s=round(min(interpreter), 4),
     )
 
+    down, kept = [], []
+    reachable = settings.CELERY_BROKER_URL
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        for _ in range(20):
+            started = time.perf_counter()
+            run = submit(graph(1))
+            down.append(time.perf_counter() - started)
+            kept.append(run.pk)
+            assert run.status == RunStatus.NOT_STARTED, run.status
+    finally:
+        settings.CELERY_BROKER_URL = reachable
+        # Not left for the dispatcher to send into the measurements below.
+        PipelineRun.objects.filter(pk__in=kept).delete()
+    emit(
+        bench="submit_broker_down",
+        n=len(down),
+        median_s=round(statistics.median(down), 4),
+        min_s=round(min(down), 4),
+        p99_ms=round(percentile(down, 0.99) * 1000, 1),
+    )
+
     worker = start_workers()
     try:
         chain = graph(5)
@@ -211,7 +236,13 @@ def main() -> None:
         submitted = time.perf_counter() - started
         wait_finished(ids)
         elapsed = time.perf_counter() - started
-        finished = PipelineRun.objects.filter(pk__in=ids, status=RunStatus.FINISHED).count()
+        done = PipelineRun.objects.filter(pk__in=ids, status=RunStatus.FINISHED)
+        finished = done.count()
+        # Each run's own time from submit to Finished; the burst's total is in rps.
+        per_run = [
+            (run.finished_at - run.created_at).total_seconds()
+            for run in done.only("created_at", "finished_at")
+        ]
         emit(
             bench="submit",
             clients=BURST_CLIENTS,
@@ -226,7 +257,8 @@ def main() -> None:
             clients=BURST_CLIENTS,
             runs=len(ids),
             n=finished,
-            median_s=round(elapsed, 2),
+            median_s=round(statistics.median(per_run), 2) if per_run else None,
+            min_s=round(min(per_run), 2) if per_run else None,
             rps=round(finished / elapsed, 2),
             runs_per_minute=round(finished / elapsed * 60),
             errors=len(ids) - finished,

@@ -244,8 +244,10 @@ def measure(client, name: str, url: str, n: int, runs: int, headers=None) -> dic
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        client.get(url, **headers)
+        response = client.get(url, **headers)
         times.append(time.perf_counter() - started)
+        # A timed error page would be a fast page of nothing.
+        assert response.status_code in (200, 286), (url, response.status_code)
     return {
         "bench": name,
         "n": n,

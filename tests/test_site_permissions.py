@@ -5,7 +5,8 @@ data and the status each person gets, in the order of ``PEOPLE``: anonymous, Rea
 Contributor, Admin of the team's workspace, the Admin of another workspace (the "stranger")
 and a signed-in "outsider" who belongs to no workspace. Anonymous people are sent to sign in;
 the stranger gets 404 for objects of the team's workspace (never 403) and their own
-workspace's data on collection pages; the outsider gets the 403 "no workspace" page.
+workspace's rows on list pages (``LISTED``: each list page's rows are compared with what the
+person's workspace holds, not only its status); the outsider gets the 403 "no workspace" page.
 
 Every request also checks the team's rows: a refused or forged request (and every GET)
 leaves them exactly as they were; an allowed state-changing POST by a member changes them.
@@ -28,7 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from endpoints.models import PipelineEndpoint, PipelineEndpointVersion
 from pipelines.models import Experiment, PipelineRun, PublishedPipeline, StepRun
 from schedules.models import Schedule
-from studio.models import ApiToken, Membership, Role
+from studio.models import ApiToken, AuditEvent, Membership, Role
 from studio.sdk_dist import DIST_NAME, WHEEL_NAME
 from tests.fixtures.people import PASSWORD, make_user
 
@@ -95,6 +96,12 @@ def world(team, studio_data, settings):
         team.workspace, endpoint, {"Name": "Paused", **hourly}, by=team.contributor
     )
     paused_schedule.pause(by=team.contributor)
+    # The stranger's workspace has rows of every listed kind too: their lists must hold
+    # those and none of the team's.
+    theirs = studio_data.published("Theirs", workspace=team.other_workspace)
+    studio_data.endpoint("Their endpoint", [theirs], workspace=team.other_workspace)
+    studio_data.run(published=theirs, experiment="Theirs", workspace=team.other_workspace)
+    ApiToken.issue(team.other_workspace, name="theirs", role=Role.ADMIN, created_by=team.stranger)
     yield World(
         team=team,
         outsider=make_user("outsider"),
@@ -358,6 +365,43 @@ ENTRIES = [
 ]
 
 
+def visible_tokens(workspace, user):
+    tokens = ApiToken.objects.filter(workspace=workspace)
+    if not Membership.objects.filter(workspace=workspace, user=user, role=Role.ADMIN).exists():
+        tokens = tokens.filter(created_by=user)
+    return tokens
+
+
+# What each list page holds for a person who may see it: the rows of their own workspace
+# (the stranger's for the stranger), never another's. Schedules: add their page when it exists.
+LISTED: dict[str, Callable] = {
+    "workspace_members": lambda workspace, user: Membership.objects.filter(workspace=workspace),
+    "workspace_tokens": visible_tokens,
+    "workspace_audit": lambda workspace, user: AuditEvent.visible_in(workspace),
+    "endpoints:endpoint_list": lambda workspace, user: PipelineEndpoint.objects.filter(
+        workspace=workspace, status=PipelineEndpoint.Status.ACTIVE
+    ),
+    "pipelines:published_list": lambda workspace, user: PublishedPipeline.objects.filter(
+        workspace=workspace, status=PublishedPipeline.Status.ACTIVE
+    ),
+    "pipelines:run_list": lambda workspace, user: PipelineRun.objects.filter(workspace=workspace),
+    "pipelines:experiment_list": lambda workspace, user: Experiment.objects.filter(
+        workspace=workspace
+    ),
+}
+
+
+def assert_lists_own_rows(response, entry: Entry, world: World, person: str) -> None:
+    """A list page holds exactly the person's workspace's rows."""
+    user = world.team.stranger if person == "stranger" else getattr(world.team, person)
+    workspace = world.team.other_workspace if person == "stranger" else world.team.workspace
+    expected = {row.pk for row in LISTED[entry.name](workspace, user)}
+    shown = {row.pk for row in response.context["page"].object_list}
+    assert shown == expected, f"{entry} for {person}"
+    if person in ("admin", "stranger"):
+        assert expected, f"{entry}: {person}'s workspace has no rows to list"
+
+
 def request(client, entry: Entry, world: World, kwargs: dict | None = None):
     url = reverse(entry.name, kwargs=entry.kwargs(world) if kwargs is None else kwargs)
     if entry.method == "GET":
@@ -379,6 +423,8 @@ def test_permission_matrix(client, world, entry, person):
 
     expected = entry.statuses[PEOPLE.index(person)]
     assert response.status_code == expected, response.content[:500]
+    if entry.method == "GET" and entry.name in LISTED and expected == 200:
+        assert_lists_own_rows(response, entry, world, person)
     if person == "anonymous" and expected == 302:
         assert response["Location"].startswith(entry.anonymous_to)
     allowed_change = entry.changes and person in MEMBERS and expected < 400
@@ -441,6 +487,11 @@ def test_every_studio_url_has_an_entry():
     covered = {entry.name for entry in ENTRIES}
     missing = sorted(name for _, name in urls if name not in covered)
     assert not missing, f"Add permission entries to tests/test_site_permissions.py: {missing}"
+
+
+def test_every_list_page_has_its_rows_checked():
+    lists = {entry.name for entry in ENTRIES if entry.statuses in (LIST, ADMIN_LIST)}
+    assert lists == set(LISTED), "Add what each list page holds to LISTED"
 
 
 def test_the_walk_sees_every_app_and_no_stale_entries():

@@ -1,7 +1,6 @@
 """Steps really run on a Celery worker subprocess: order, arguments, logs, failures, cancel."""
 
 import json
-import time
 
 import pytest
 from django.conf import settings
@@ -22,6 +21,19 @@ SCRIPTS = {
         time.sleep(float(sys.argv[1]))
         print("end", flush=True)
     """,
+    "meet.py": """
+        import pathlib, sys, time
+        here, me, other = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+        (here / me).touch()
+        print("start", flush=True)
+        for _ in range(1200):  # two minutes at most
+            if (here / other).exists():
+                break
+            time.sleep(0.1)
+        else:
+            raise SystemExit(f"{other} never ran while {me} did")
+        print("end", flush=True)
+    """,
     "argv.py": """
         import json, pathlib, sys
         out = pathlib.Path(sys.argv[1])
@@ -40,9 +52,11 @@ SCRIPTS = {
         time.sleep(300)
     """,
     "chatty.py": """
-        import time
+        import pathlib, sys, time
         print("first line", flush=True)
-        time.sleep(4)
+        go = pathlib.Path(sys.argv[1])
+        while not go.exists():  # the test says when, once it has seen the first line
+            time.sleep(0.05)
         print("second line", flush=True)
     """,
     "metrics.py": """
@@ -77,20 +91,21 @@ def snap(crew, tmp_path):
     return make_snapshot(crew.workspace, tmp_path, SCRIPTS)
 
 
-def test_independent_branches_run_at_the_same_time(celery_worker, crew, snap):
+def test_independent_branches_run_at_the_same_time(celery_worker, crew, snap, tmp_path):
+    # Each branch waits until the other has started: they finish only if both run at once.
+    here = str(tmp_path)
     run = submit(
         crew,
         [
-            step("left", snap, "sleep.py", ["2"]),
-            step("right", snap, "sleep.py", ["2"]),
+            step("left", snap, "meet.py", [here, "left", "right"]),
+            step("right", snap, "meet.py", [here, "right", "left"]),
             step("join", snap, "sleep.py", ["0"], run_after=["left", "right"]),
         ],
     )
-    wait_for_run(run, timeout=60)
+    wait_for_run(run, timeout=180)
     assert run.status == RunStatus.FINISHED, run.error
     steps = {s.name: s for s in run.steps.all()}
     left, right, join = steps["left"], steps["right"], steps["join"]
-    assert max(left.started_at, right.started_at) < min(left.finished_at, right.finished_at)
     assert join.started_at >= max(left.finished_at, right.finished_at)
     assert "start" in left.log and "end" in left.log
 
@@ -218,15 +233,15 @@ def test_cancel_terminates_a_long_step_and_cancels_the_rest(celery_worker, crew,
     assert AuditEvent.objects.filter(action="run.canceled", object_id=str(run.pk)).exists()
 
 
-def test_log_is_visible_while_the_step_runs(celery_worker, crew, snap):
-    run = submit(crew, [step("chatty", snap, "chatty.py")])
+def test_log_is_visible_while_the_step_runs(celery_worker, crew, snap, tmp_path):
+    go = tmp_path / "go"
+    run = submit(crew, [step("chatty", snap, "chatty.py", [str(go)])])
     chatty = run.steps.get()
-    wait_for(chatty, lambda s: s.status == RunStatus.RUNNING, timeout=30, what="Running")
-    seen_at = time.monotonic()
-    wait_for(chatty, lambda s: "first line" in s.log, timeout=3, what="the first line")
+    # The step cannot end before ``go`` exists: its first line must reach the log meanwhile.
+    wait_for(chatty, lambda s: "first line" in s.log, timeout=60, what="the first line")
     assert chatty.status == RunStatus.RUNNING and "second line" not in chatty.log
-    assert time.monotonic() - seen_at < 2.5
-    wait_for_run(run, timeout=30)
+    go.touch()
+    wait_for_run(run, timeout=60)
     chatty.refresh_from_db()
     assert "second line" in chatty.log and chatty.exit_code == 0
 
@@ -265,14 +280,13 @@ def test_steps_for_the_gpu_target_wait_for_a_gpu_worker(celery_worker, worker_fa
         ],
     )
     on_gpu = run.steps.get(name="on_gpu")
-    wait_for(on_gpu, lambda s: s.status == RunStatus.QUEUED, timeout=30, what="Queued")
-    time.sleep(2)
-    on_gpu.refresh_from_db()
-    assert on_gpu.status == RunStatus.QUEUED  # the cpu worker does not take it
+    wait_for(on_gpu, lambda s: s.status == RunStatus.QUEUED, timeout=60, what="Queued")
     gpu = worker_factory("gpu")
     wait_for_run(run, timeout=60)
     on_gpu.refresh_from_db()
-    assert run.status == RunStatus.FINISHED and on_gpu.worker.startswith(gpu.name)
+    # Run once, by the gpu worker: had the cpu worker taken it, its name would be here.
+    assert run.status == RunStatus.FINISHED and on_gpu.attempts == 1
+    assert on_gpu.worker.startswith(gpu.name)
 
 
 def test_outputs_are_stored_without_links_out(celery_worker, crew, snap):

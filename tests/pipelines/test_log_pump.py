@@ -1,9 +1,18 @@
 """A step's log keeps at most STUDIO_MAX_LOG_BYTES bytes of UTF-8, its beginning and its end,
 read from a real pipe."""
 
+import fcntl
 import os
+import struct
+import termios
+import time
 
 from pipelines.runner import LogPump
+
+
+def unread_bytes(fd: int) -> int:
+    """How many bytes wait in the pipe ``fd`` (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 def pump(data: bytes, chunk: int = 7, before_end=None) -> str:
@@ -56,8 +65,13 @@ def test_the_end_of_a_long_log_appears_when_the_output_ends(settings):
     data = b"".join(b"%04d\n" % n for n in range(100))
 
     def while_running(reader):
-        reader.join(timeout=0.5)  # let it read all that was written
-        so_far = reader.take()
+        # Wait (bounded) until the reader has read everything written: the pipe is empty and
+        # the head has passed its half, yet the end must not show before the output ends.
+        so_far, deadline = "", time.monotonic() + 60
+        while "This log passed" not in so_far or unread_bytes(reader.stream.fileno()):
+            assert time.monotonic() < deadline, f"the reader never caught up: {so_far!r}"
+            time.sleep(0.01)
+            so_far += reader.take()
         assert "0099" not in so_far and "0000" in so_far
         return so_far
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.pagination import CappedPaginator
-from pipelines.models import Metric, PipelineRun, StepRun
+from pipelines.models import Metric, PipelineRun, PublishedPipeline, StepRun
 
 pytestmark = pytest.mark.django_db
 
@@ -241,6 +241,16 @@ def test_resubmit_starts_a_new_run_with_the_same_parameters(client, team, studio
     new = PipelineRun.objects.exclude(pk=run.pk).get()
     assert response.url == reverse("pipelines:run_detail", args=[new.pk])
     assert new.parameters == {"pipeline_arg": 42} and new.run_source == "Resubmit"
+
+
+def test_resubmit_of_a_run_of_a_disabled_published_pipeline_is_refused(client, team, studio_data):
+    published = studio_data.published(status=PublishedPipeline.Status.DISABLED)
+    run = studio_data.run(published=published)
+    response = signed_in(client, team.contributor).post(
+        reverse("pipelines:run_resubmit", args=[run.pk]), follow=True
+    )
+    assert "is disabled" in response.content.decode()
+    assert list(PipelineRun.objects.values_list("pk", flat=True)) == [run.pk]
 
 
 def test_html_in_parameters_and_logs_is_shown_as_text(client, team, studio_data):

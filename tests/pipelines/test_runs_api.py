@@ -72,6 +72,18 @@ def test_runs_can_be_filtered_by_time(api, studio, tokens, many_runs):
     assert ids(before) == [str(r.pk) for r in reversed([studio.run, *many_runs[:3]])]
 
 
+def test_resubmit_of_a_run_of_a_disabled_published_pipeline_is_409_and_starts_nothing(
+    api, studio, tokens
+):
+    studio.published.disable(by=studio.team.admin)
+    before = sorted(PipelineRun.objects.values_list("pk", flat=True))
+    response = api.post(f"/runs/{studio.run.pk}/resubmit", tokens["contributor"])
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "conflict"
+    assert "is disabled" in response.json()["error"]["message"]
+    assert sorted(PipelineRun.objects.values_list("pk", flat=True)) == before
+
+
 @pytest.mark.parametrize(
     "query, field",
     [

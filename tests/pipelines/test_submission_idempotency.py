@@ -1,9 +1,12 @@
 """``Idempotency-Key``: a retried submit returns the first run instead of starting a second."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from threading import Barrier
 
+import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from pipelines.models import IdempotencyKey, PipelineRun, PublishedPipeline
@@ -85,6 +88,50 @@ def test_eight_concurrent_identical_requests_make_exactly_one_run(api, studio, t
     assert len({r.json()["Id"] for r in responses}) == 1
     assert PipelineRun.objects.count() == before + 1
     assert PipelineRun.objects.filter(experiment__name="Burst").count() == 1
+
+
+def test_forced_race_on_one_key_returns_the_winners_run(api, studio, tokens):
+    """Two requests with one key both find no earlier run, then race to record the key: the
+    loser's INSERT meets the unique row and must answer with the winner's run. Only PostgreSQL
+    lets two submits get that far at once (SQLite serialises writers), so the race is forced
+    there: the key table is locked against writes until both requests wait on that lock."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: the race is forced on PostgreSQL (CI)")
+    before = PipelineRun.objects.count()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # SHARE lets the requests read the table but not insert into it.
+                cursor.execute(f"LOCK TABLE {IdempotencyKey._meta.db_table} IN SHARE MODE")
+            futures = [
+                pool.submit(submit, api, studio, tokens["contributor"], "race", "Race")
+                for _ in range(2)
+            ]
+            wait_until_backends_wait_on_a_lock(2, futures)
+        responses = [future.result() for future in futures]
+    assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
+    assert responses[0].json()["Id"] == responses[1].json()["Id"]
+    assert PipelineRun.objects.count() == before + 1
+    assert IdempotencyKey.objects.filter(key="race").count() == 1
+
+
+def wait_until_backends_wait_on_a_lock(count, futures, timeout=60):
+    """Block until ``count`` other sessions of the test database wait on a lock."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while True:
+            # The statistics views are a snapshot per transaction: take a fresh one.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+            done = [f.result().text for f in futures if f.done()]
+            assert not done, f"a request ended before waiting on the key table: {done}"
+            assert time.monotonic() < deadline, "the requests never reached the key table"
+            time.sleep(0.05)
 
 
 def test_same_key_with_another_body_is_422_naming_the_key(api, studio, tokens):

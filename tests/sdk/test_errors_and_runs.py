@@ -51,15 +51,21 @@ def test_reader_may_read_but_not_submit(sdk_workspace, step_source):
     assert caught.value.status == 403
 
 
-def test_vanished_run_and_run_of_another_workspace_are_not_found(sdk_workspace, team, live_server):
+def test_vanished_run_and_run_of_another_workspace_are_not_found(
+    sdk_workspace, team, studio_data, live_server
+):
     ws = sdk_workspace(Role.ADMIN)
     with pytest.raises(NotFoundError) as caught:
         PipelineRun(ws, "987654").get_status()
     assert caught.value.status == 404
     assert "987654" in caught.value.message or "not found" in caught.value.message.lower()
+    teams_run = studio_data.run(published=studio_data.published(), status="Running")
+    assert PipelineRun(ws, str(teams_run.pk)).get_status() == "Running"
     stranger = Workspace(live_server.url, team.token(Role.ADMIN, team.other_workspace))
-    with pytest.raises(NotFoundError):
-        PipelineRun(stranger, "987654").get_steps()
+    for read in (PipelineRun.get_status, PipelineRun.get_steps, PipelineRun.get_metrics):
+        with pytest.raises(NotFoundError) as caught:
+            read(PipelineRun(stranger, str(teams_run.pk)))
+        assert caught.value.status == 404
 
 
 def test_wrong_parameter_value_names_the_parameter_and_starts_nothing(

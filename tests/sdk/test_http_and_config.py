@@ -6,7 +6,7 @@ that is down.
 
 import json
 import socket
-import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +20,7 @@ from pipelines.sdk import (
     StudioError,
     Workspace,
 )
+from pipelines.sdk import _http as sdk_http
 from pipelines.sdk.errors import error_from_response
 from tests.fixtures.sdk import read_body, reply
 
@@ -56,12 +57,14 @@ def workspace(url, **options):
     return Workspace(url, "secret-token", retries=2, backoff_seconds=0.05, **options)
 
 
-def test_unreachable_server_is_retried_with_backoff_then_a_clear_error():
+def test_unreachable_server_is_retried_with_backoff_then_a_clear_error(monkeypatch):
+    # The SDK's own clock only: other threads keep the real time.sleep.
+    waits = []
+    monkeypatch.setattr(sdk_http, "time", SimpleNamespace(sleep=waits.append))
     ws = workspace(f"http://127.0.0.1:{closed_port()}")
-    started = time.monotonic()
     with pytest.raises(StudioConnectionError) as caught:
         ws.get_details()
-    assert time.monotonic() - started >= 0.05 + 0.1
+    assert waits == [0.05, 0.1]  # exponential backoff between the three attempts
     assert "Could not reach the studio at http://127.0.0.1:" in str(caught.value)
     assert "(GET /workspace) after 3 attempt(s)" in str(caught.value)
     assert caught.value.status is None

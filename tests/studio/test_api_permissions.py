@@ -3,13 +3,17 @@ token, Reader, Contributor, Admin, and a token of another workspace.
 
 Each row names the least role the route needs, the status a permitted caller gets, and what an
 Admin of another workspace gets: 404 for objects of this workspace (never 403), their own
-data for collections.
+rows for collections (``LISTED``: what each collection holds is compared with the caller's
+workspace's rows, not only the status).
 """
 
 import pytest
 
+from endpoints.models import PipelineEndpoint
+from pipelines.models import PipelineRun, PublishedPipeline
 from schedules.models import Schedule
-from studio.models import ApiToken, Role
+from studio.models import ApiToken, AuditEvent, Role
+from tests.fixtures.pages import StudioData
 
 READER, CONTRIBUTOR, ADMIN = Role.READER, Role.CONTRIBUTOR, Role.ADMIN
 
@@ -114,6 +118,29 @@ ROUTES = [
 ]
 CALLERS = ["none", "wrong", "reader", "contributor", "admin", "other"]
 
+# What each collection lists of a workspace. Schedules: add their collection when it exists.
+LISTED = {
+    "/runs": lambda workspace: PipelineRun.objects.filter(workspace=workspace),
+    "/published-pipelines": lambda workspace: PublishedPipeline.objects.filter(
+        workspace=workspace, status=PublishedPipeline.Status.ACTIVE
+    ),
+    "/pipeline-endpoints": lambda workspace: PipelineEndpoint.objects.filter(
+        workspace=workspace, status=PipelineEndpoint.Status.ACTIVE
+    ),
+    "/tokens": lambda workspace: ApiToken.objects.filter(workspace=workspace),
+    "/audit-events": AuditEvent.visible_in,
+}
+
+
+@pytest.fixture
+def their_rows(studio):
+    """A published pipeline, an endpoint and a run in the other workspace: its Admin's
+    collections must hold these and none of the team's."""
+    data, workspace = StudioData(studio.team), studio.team.other_workspace
+    theirs = data.published("Theirs", workspace=workspace)
+    data.endpoint("Their endpoint", [theirs], workspace=workspace)
+    data.run(published=theirs, experiment="Theirs", workspace=workspace)
+
 
 def expected_status(caller, role, allowed, other):
     if caller in ("none", "wrong"):
@@ -129,7 +156,9 @@ def expected_status(caller, role, allowed, other):
     ROUTES,
     ids=[f"{m} {p} ({r})" for m, p, r, *_ in ROUTES],
 )
-def test_permission_matrix(api, studio, tokens, caller, method, path, role, allowed, other, body):
+def test_permission_matrix(
+    api, studio, tokens, their_rows, caller, method, path, role, allowed, other, body
+):
     victim, _ = ApiToken.issue(studio.team.workspace, name="victim", role=READER)
     schedule = Schedule.create(
         studio.team.workspace,
@@ -157,3 +186,18 @@ def test_permission_matrix(api, studio, tokens, caller, method, path, role, allo
         assert error["code"] and error["message"]
     if expected == 401:
         assert response.headers["WWW-Authenticate"] == "Bearer"
+    if method == "GET" and path in LISTED and expected == 200:
+        team = studio.team
+        workspace = team.other_workspace if caller == "other" else team.workspace
+        listed = {int(item["Id"]) for item in response.json()["Items"]}
+        rows = {row.pk for row in LISTED[path](workspace)}
+        assert rows, f"the {caller} caller's workspace has nothing to list"
+        assert listed == rows, f"GET {path} as {caller}"
+
+
+def test_every_collection_has_its_rows_checked():
+    """A GET that another workspace's Admin may call on the team's URL is a collection."""
+    collections = {
+        path for method, path, _, _, other, _ in ROUTES if method == "GET" and other == 200
+    }
+    assert collections - {"/workspace"} == set(LISTED)
