@@ -99,6 +99,7 @@ def world(team, studio_data, settings):
     # The stranger's workspace has rows of every listed kind too: their lists must hold
     # those and none of the team's.
     theirs = studio_data.published("Theirs", workspace=team.other_workspace)
+    Schedule.create(team.other_workspace, theirs, {"Name": "Theirs", **hourly}, by=team.stranger)
     studio_data.endpoint("Their endpoint", [theirs], workspace=team.other_workspace)
     studio_data.run(published=theirs, experiment="Theirs", workspace=team.other_workspace)
     ApiToken.issue(team.other_workspace, name="theirs", role=Role.ADMIN, created_by=team.stranger)
@@ -388,6 +389,7 @@ LISTED: dict[str, Callable] = {
     "pipelines:experiment_list": lambda workspace, user: Experiment.objects.filter(
         workspace=workspace
     ),
+    "schedules:schedule_list": lambda workspace, user: Schedule.objects.filter(workspace=workspace),
 }
 
 
