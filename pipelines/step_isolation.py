@@ -235,11 +235,25 @@ def _set_other_bits(path: Path, bits: int) -> None:
         logger.warning("Could not restrict %s: %s", path, error)
 
 
+def _allow_passage_to(folder: Path) -> None:
+    """Give others passage (x, never r) through each folder of ours above ``folder`` that
+    lacks it, e.g. the var/ that a test or an operator's STUDIO_VAR_DIR sits in: without it
+    the step account cannot reach its own work folder."""
+    for parent in reversed(folder.resolve().parents):
+        try:
+            info = parent.stat()
+            if info.st_uid == os.geteuid() and not info.st_mode & stat.S_IXOTH:
+                os.chmod(parent, stat.S_IMODE(info.st_mode) | stat.S_IXOTH)
+        except OSError as error:
+            logger.warning("Steps may not reach %s: %s", folder, error)
+
+
 def work_root() -> Path:
     """The folder of step work folders: others may pass through it (to reach their own
     step's folder) but not list it."""
     steps = Path(settings.STUDIO_WORK_DIR) / "steps"
     steps.mkdir(parents=True, exist_ok=True)
+    _allow_passage_to(steps)
     for path in (Path(settings.STUDIO_WORK_DIR), steps):
         _set_other_bits(path, 0o001)
     return steps
