@@ -91,9 +91,9 @@ def snap(crew, tmp_path):
     return make_snapshot(crew.workspace, tmp_path, SCRIPTS)
 
 
-def test_independent_branches_run_at_the_same_time(celery_worker, crew, snap, tmp_path):
+def test_independent_branches_run_at_the_same_time(celery_worker, crew, snap, step_shared_folder):
     # Each branch waits until the other has started: they finish only if both run at once.
-    here = str(tmp_path)
+    here = str(step_shared_folder)
     run = submit(
         crew,
         [
@@ -233,8 +233,8 @@ def test_cancel_terminates_a_long_step_and_cancels_the_rest(celery_worker, crew,
     assert AuditEvent.objects.filter(action="run.canceled", object_id=str(run.pk)).exists()
 
 
-def test_log_is_visible_while_the_step_runs(celery_worker, crew, snap, tmp_path):
-    go = tmp_path / "go"
+def test_log_is_visible_while_the_step_runs(celery_worker, crew, snap, step_shared_folder):
+    go = step_shared_folder / "go"
     run = submit(crew, [step("chatty", snap, "chatty.py", [str(go)])])
     chatty = run.steps.get()
     # The step cannot end before ``go`` exists: its first line must reach the log meanwhile.
