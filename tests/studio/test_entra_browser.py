@@ -22,7 +22,7 @@ def test_sign_in_with_microsoft_ends_signed_in(
     page.get_by_role("link", name="Sign in with Microsoft").click()
     expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
     expect(page.get_by_label("User menu")).to_have_text("Ada Lovelace")
-    expect(page.get_by_text("Contributor", exact=True)).to_be_visible()
+    expect(page.get_by_role("banner").get_by_text("Contributor", exact=True)).to_be_visible()
     screenshot("signed-in")
     assert console_errors == []
 
