@@ -23,7 +23,8 @@ from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
 from studio.api_types import Id, RowId, binary_response
 from studio.models import Role
 
-from .comparison import ComparisonError, compare_runs, metrics_by_run, parse_run_ids
+from .comparison import ComparisonError, metrics_by_run, parse_run_ids
+from .comparison import compare_runs as build_comparison
 from .engine import rerun_from_failed_step, resubmit
 from .models import PipelineRun, RunStatus, StepRun
 from .runner import utf8_cut
@@ -136,7 +137,7 @@ def list_runs(request, filters: Query[RunFilters]):
 
 
 @router.get("/runs/compare", response={200: ComparisonOut, 400: Error, 401: Error, 404: Error})
-def compare(request, ids: str):
+def compare_runs(request, ids: str):
     """2 to 10 runs side by side (``ids=1,2,3``): each parameter and metric with one value per
     run in the order asked, ``Differs`` when they are not all equal. A metric logged several
     times is the list of its values; a reused step's metrics are those of the step it reused."""
@@ -147,7 +148,7 @@ def compare(request, ids: str):
             400, "invalid", str(error), [{"field": "ids", "message": str(error)}]
         ) from None
     try:
-        comparison = compare_runs(request.auth.workspace, run_ids)
+        comparison = build_comparison(request.auth.workspace, run_ids)
     except ComparisonError as error:
         raise ApiError(404, "not_found", str(error)) from None
     return comparison_out(request, comparison)
@@ -192,14 +193,14 @@ def _metrics(run_id: int, step_id: int | None = None) -> dict:
 
 
 @router.get("/runs/{id}/metrics", response={200: MetricList, **READ_ERRORS})
-def run_metrics(request, id: Id):
+def list_run_metrics(request, id: Id):
     """Every metric of the run; a reused step's are those of the step it reused
     (``IsReused``, ``ReusedFromRunId``)."""
     return _metrics(_run(request, id).pk)
 
 
 @router.get("/runs/{id}/steps/{step_id}/metrics", response={200: MetricList, **READ_ERRORS})
-def step_metrics(request, id: Id, step_id: Id):
+def list_step_metrics(request, id: Id, step_id: Id):
     step = _step(request, id, step_id)
     return _metrics(step.run_id, step.pk)
 

@@ -61,12 +61,12 @@ class NotebookStream(io.TextIOBase):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_step_log_shows_in_a_notebook_cell_while_the_step_runs(
-    celery_worker, sdk_workspace, tmp_path
+    celery_worker, sdk_workspace, tmp_path, step_shared_folder
 ):
     source = tmp_path / "src"
     source.mkdir()
     (source / "wait.py").write_text(textwrap.dedent(WAIT_FOR_RELEASE).lstrip())
-    release = tmp_path / "released"
+    release = step_shared_folder / "released"  # the step account must see it appear
     step = PythonScriptStep(
         script_name="wait.py",
         arguments=["--release", PipelineParameter(name="release", default_value=str(release))],

@@ -118,7 +118,7 @@ ROUTES = [
 ]
 CALLERS = ["none", "wrong", "reader", "contributor", "admin", "other"]
 
-# What each collection lists of a workspace. Schedules: add their collection when it exists.
+# What each collection lists of a workspace.
 LISTED = {
     "/runs": lambda workspace: PipelineRun.objects.filter(workspace=workspace),
     "/published-pipelines": lambda workspace: PublishedPipeline.objects.filter(
@@ -129,17 +129,24 @@ LISTED = {
     ),
     "/tokens": lambda workspace: ApiToken.objects.filter(workspace=workspace),
     "/audit-events": AuditEvent.visible_in,
+    "/schedules": lambda workspace: Schedule.objects.filter(workspace=workspace),
 }
 
 
 @pytest.fixture
 def their_rows(studio):
-    """A published pipeline, an endpoint and a run in the other workspace: its Admin's
-    collections must hold these and none of the team's."""
+    """A published pipeline, an endpoint, a run and a schedule in the other workspace: its
+    Admin's collections must hold these and none of the team's."""
     data, workspace = StudioData(studio.team), studio.team.other_workspace
     theirs = data.published("Theirs", workspace=workspace)
     data.endpoint("Their endpoint", [theirs], workspace=workspace)
     data.run(published=theirs, experiment="Theirs", workspace=workspace)
+    Schedule.create(
+        workspace,
+        theirs,
+        {"Name": "Theirs nightly", "ExperimentName": "Theirs", "Cron": "0 2 * * *"},
+        by=studio.team.stranger,
+    )
 
 
 def expected_status(caller, role, allowed, other):

@@ -199,18 +199,22 @@ class Schedule(Resource):
 
     @property
     def pipeline_id(self) -> str | None:
+        """The published pipeline this schedule runs, or None when it runs an endpoint."""
         return self._details.get("PipelineId")
 
     @property
     def pipeline_endpoint_id(self) -> str | None:
+        """The pipeline endpoint this schedule runs (its default version when it fires), or None."""
         return self._details.get("PipelineEndpointId")
 
     @property
     def recurrence(self) -> ScheduleRecurrence | None:
+        """The recurrence the schedule fires on, or None when it fires on a cron expression."""
         return ScheduleRecurrence.from_api(self._details)
 
     @property
     def cron(self) -> str | None:
+        """The cron expression the schedule fires on, or None when it has a recurrence."""
         return self._details.get("Cron")
 
     @property
