@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytest_plugins = [
+    "tests.fixtures.database",
     "tests.fixtures.people",
     "tests.fixtures.browser",
     "tests.fixtures.api",
