@@ -72,6 +72,44 @@ def metrics_by_run(run_ids, step_id: int | None = None) -> dict[int, list[RunMet
     return result
 
 
+def first_metrics(run_id: int, limit: int) -> list[RunMetric]:
+    """The first ``limit`` metrics of one run as :func:`metrics_by_run` lists them, read in
+    four queries of at most ``limit`` rows whatever the run's size: a resubmitted run of
+    10,000 reused steps carries their metrics without loading every step."""
+    own = (
+        Metric.objects.filter(run_id=run_id)
+        .select_related("step_run")
+        .only("run", "step_run__name", "name", "kind", "value", "created_at")
+        .order_by("id")[:limit]
+    )
+    sources = StepRun.objects.filter(run_id=run_id, reused_from__isnull=False).values(
+        "reused_from_id"
+    )
+    carried = list(
+        Metric.objects.filter(step_run_id__in=sources)
+        .only("run", "step_run", "name", "kind", "value", "created_at")
+        .order_by("id")[:limit]
+    )
+    carriers: dict[int, list[tuple[int, str]]] = {}
+    if carried:
+        reusing = StepRun.objects.filter(
+            run_id=run_id, reused_from_id__in={m.step_run_id for m in carried}
+        )
+        for source_id, *carrier in reusing.values_list("reused_from_id", "pk", "name"):
+            carriers.setdefault(source_id, []).append(tuple(carrier))
+    rows = [
+        (m.pk, _run_metric(m, (m.step_run_id, m.step_run.name if m.step_run_id else None), None))
+        for m in own
+    ]
+    rows += [
+        (m.pk, _run_metric(m, carrier, m.run_id))
+        for m in carried
+        for carrier in carriers.get(m.step_run_id, ())
+    ]
+    rows.sort(key=lambda row: row[0])
+    return [metric for _, metric in rows[:limit]]
+
+
 def _run_metric(metric: Metric, step: tuple, reused_from_run_id) -> RunMetric:
     return RunMetric(
         name=metric.name,
