@@ -105,12 +105,9 @@ class GraphLayout:
     group_of: dict[str, str]  # step name: its group, for the steps that have one
     groups: dict[str, int]  # group name: how many steps it has, in graph order
     by_level: bool  # drawn by level: the graph was too large to draw node by node
+    steps: int = 0
     columns: int = 0
     rows: int = 0
-
-    @property
-    def steps(self) -> int:
-        return len(self.node_of)
 
 
 def step_levels(graph: dict) -> tuple[dict[str, int], list[tuple[str, str]]]:
@@ -167,7 +164,8 @@ def layout_graph(graph: dict) -> GraphLayout:
     if by_level:
         nodes, node_of = _by_level(steps, depth)
     edges = sorted({(node_of[a], node_of[b]) for a, b in step_edges if node_of[a] != node_of[b]})
-    return _placed(GraphLayout(nodes, edges, node_of, group_of, groups, by_level))
+    layout = GraphLayout(nodes, edges, node_of, group_of, groups, by_level, steps=len(steps))
+    return _placed(layout)
 
 
 def _by_level(steps: list[dict], depth: dict[str, int]) -> tuple[list[Node], dict[str, int]]:

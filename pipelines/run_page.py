@@ -16,8 +16,10 @@ The live refresh sends the same bounded fragment, never a row per step.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
@@ -41,8 +43,28 @@ MAX_FILTER = 128  # longest group name (pipelines.graph.NAME_PATTERN); longer ne
 LAYOUT_SECONDS = 24 * 3600
 
 
-def run_layout(run: PipelineRun) -> GraphLayout:
-    """The layout of the run's graph, from the cache, else computed from the stored graph.
+@dataclass
+class RunLayout:
+    """A run's graph layout, with its steps found by ``StepRun.position``: each request
+    reads positions (numbers), not names, and looks them up in two arrays."""
+
+    graph: GraphLayout  # without its by-name maps, which the arrays replace
+    node_at: array  # the node of the step at each position (-1: not in the graph)
+    group_at: array  # the index in ``group_names`` of each position's group (-1: none)
+    group_names: list[str]
+    single_at: dict[int, int]  # position: node, for the nodes that are one step
+
+    def node(self, position: int) -> int:
+        return self.node_at[position] if position < len(self.node_at) else -1
+
+    def group(self, position: int) -> str:
+        index = self.group_at[position] if position < len(self.group_at) else -1
+        return self.group_names[index] if index >= 0 else ""
+
+
+def run_layout(run: PipelineRun) -> RunLayout:
+    """The layout of the run's graph, from the cache, else computed from the stored graph and
+    the positions of the run's steps (two queries, once per run and process).
 
     The key holds the run's creation time as well as its id, so a database whose ids start
     again (a test database) never meets another run's layout.
@@ -50,13 +72,31 @@ def run_layout(run: PipelineRun) -> GraphLayout:
     key = f"studio:run-layout:{run.pk}:{run.created_at.timestamp()}"
     layout = cache.get(key)
     if layout is None:
-        if "graph" in run.get_deferred_fields():
-            graph = PipelineRun.objects.filter(pk=run.pk).values_list("graph", flat=True)[0]
-        else:
-            graph = run.graph
-        layout = layout_graph(graph)
+        layout = _run_layout(run)
         cache.set(key, layout, LAYOUT_SECONDS)
     return layout
+
+
+def _run_layout(run: PipelineRun) -> RunLayout:
+    if "graph" in run.get_deferred_fields():
+        graph = PipelineRun.objects.filter(pk=run.pk).values_list("graph", flat=True)[0]
+    else:
+        graph = run.graph
+    drawn = layout_graph(graph)
+    positions = list(StepRun.objects.filter(run=run).order_by().values_list("name", "position"))
+    size = max((position for _, position in positions), default=-1) + 1
+    node_at, group_at = array("i", [-1]) * size, array("i", [-1]) * size
+    group_names = list(drawn.groups)
+    group_index = {name: index for index, name in enumerate(group_names)}
+    single_at = {}
+    for name, position in positions:
+        node = drawn.node_of.get(name, -1)
+        node_at[position] = node
+        group_at[position] = group_index.get(drawn.group_of.get(name, ""), -1)
+        if node >= 0 and drawn.nodes[node].kind == "step":
+            single_at[position] = node
+    drawn.node_of, drawn.group_of = {}, {}
+    return RunLayout(drawn, node_at, group_at, group_names, single_at)
 
 
 @dataclass
@@ -121,39 +161,52 @@ def _query(query: QueryDict, **changes) -> str:
     return "?" + changed.urlencode() if changed else "?"
 
 
-def _selected(rows: list[tuple], wanted: str | None) -> int | None:
+def _selected(rows: list[tuple], statuses: tuple, wanted: str | None) -> int | None:
     """The step the page shows: the one asked for, else a failed or running one, else the
     first (``rows`` in graph order)."""
     if wanted and wanted.isdigit() and any(row[0] == int(wanted) for row in rows):
         return int(wanted)
     for status in (RunStatus.FAILED, RunStatus.RUNNING):
-        for pk, _, step_status, _ in rows:
-            if step_status == status:
-                return pk
+        if status in statuses:
+            return rows[statuses.index(status)][0]
     return rows[0][0] if rows else None
 
 
-def _node_states(layout: GraphLayout, rows: list[tuple], query: QueryDict, selected, group):
+def _node_states(layout: RunLayout, rows: list[tuple], query: QueryDict, selected, group):
+    """How each node is drawn: single steps by their row, the others by counts (counted in
+    C: a run of 10,000 steps costs no Python loop per step here)."""
     states: dict[int, StepState | NodeState] = {}
-    for pk, name, status, reused_from in rows:
-        index = layout.node_of.get(name)
-        if index is None:
+    positions: tuple = ()
+    if rows:
+        _, positions, statuses, reused = zip(*rows, strict=True)
+        node_at = layout.node_at
+        if max(positions) < len(node_at):
+            nodes = list(map(node_at.__getitem__, positions))
+        else:  # a step row the layout does not know (never for a submitted run)
+            nodes = [layout.node(position) for position in positions]
+        for (node, status), count in Counter(zip(nodes, statuses, strict=True)).items():
+            if node >= 0 and layout.graph.nodes[node].kind != "step":
+                states.setdefault(node, NodeState()).counts[status] = count
+        reused_nodes = Counter(compress(nodes, [r is not None for r in reused]))
+        for node, count in reused_nodes.items():
+            if isinstance(states.get(node), NodeState):
+                states[node].reused = count
+    for position, node in layout.single_at.items():
+        # Rows come by position, so row ``position`` is usually the one.
+        at = position if position < len(rows) and rows[position][1] == position else None
+        if at is None and position in positions:
+            at = positions.index(position)
+        if at is None:
             continue
-        if layout.nodes[index].kind == "step":
-            states[index] = StepState(
-                status=status,
-                status_label=RunStatus(status).label,
-                reused=reused_from is not None,
-                href=_query(query, step=pk) + "#step-panel",
-                selected=pk == selected,
-            )
-            continue
-        state = states.get(index)
-        if state is None:
-            state = states[index] = NodeState()
-        state.counts[status] = state.counts.get(status, 0) + 1
-        state.reused += reused_from is not None
-    for index, node in enumerate(layout.nodes):
+        pk, _, status, reused_from = rows[at]
+        states[node] = StepState(
+            status=status,
+            status_label=RunStatus(status).label,
+            reused=reused_from is not None,
+            href=_query(query, step=pk) + "#step-panel",
+            selected=pk == selected,
+        )
+    for index, node in enumerate(layout.graph.nodes):
         if node.kind == "group":
             state = states.setdefault(index, NodeState())
             state.href = _query(query, group=node.label, page=None) + "#steps"
@@ -163,20 +216,24 @@ def _node_states(layout: GraphLayout, rows: list[tuple], query: QueryDict, selec
 
 def run_page(run: PipelineRun, query: QueryDict) -> RunPage:
     """The run page of ``run`` as asked by ``query`` (``step``, ``status``, ``group``,
-    ``page``): three queries, or four when the layout is not in the cache yet."""
+    ``page``): a fixed number of queries, two more when the layout is not in the cache."""
     layout = run_layout(run)
     rows = list(
         StepRun.objects.filter(run=run)
         .order_by("position", "id")
-        .values_list("pk", "name", "status", "reused_from_id")
+        .values_list("pk", "position", "status", "reused_from_id")
     )
+    statuses = tuple(row[2] for row in rows)
     filters = StepFilters.from_query(query)
-    selected = _selected(rows, query.get("step"))
+    selected = _selected(rows, statuses, query.get("step"))
     states = _node_states(layout, rows, query, selected, filters.group)
     in_group = rows
     if filters.group:
-        in_group = [row for row in rows if layout.group_of.get(row[1]) == filters.group]
-    counts = Counter(row[2] for row in in_group)
+        names = layout.group_names
+        wanted = names.index(filters.group) if filters.group in names else -2
+        group_at, size = layout.group_at, len(layout.group_at)
+        in_group = [row for row in rows if row[1] < size and group_at[row[1]] == wanted]
+    counts = Counter(row[2] for row in in_group) if filters.group else Counter(statuses)
     if filters.status and not counts.get(filters.status):
         counts[filters.status] = 0
     chosen = in_group
@@ -185,20 +242,20 @@ def run_page(run: PipelineRun, query: QueryDict) -> RunPage:
     page = Paginator(chosen, STEPS_PER_PAGE).get_page(query.get("page"))
     ids = [row[0] for row in page.object_list]
     full = StepRun.objects.only(
-        "id", "run_id", "name", "status", "reused_from_id", "started_at", "finished_at"
+        "id", "run_id", "name", "position", "status", "reused_from_id", "started_at", "finished_at"
     ).in_bulk(ids)
     page.object_list = [full[pk] for pk in ids if pk in full]
     for step in page.object_list:
-        step.group = layout.group_of.get(step.name, "")
-    groups = list(layout.groups.items())[:GROUPS_LISTED]
-    if filters.group in layout.groups and filters.group not in dict(groups):
-        groups.append((filters.group, layout.groups[filters.group]))
+        step.group = layout.group(step.position)
+    groups = list(layout.graph.groups.items())[:GROUPS_LISTED]
+    if filters.group in layout.graph.groups and filters.group not in dict(groups):
+        groups.append((filters.group, layout.graph.groups[filters.group]))
     return RunPage(
         run=run,
-        layout=layout,
+        layout=layout.graph,
         filters=filters,
         selected_id=selected,
-        graph_svg=render_layout_svg(layout, states),
+        graph_svg=render_layout_svg(layout.graph, states),
         steps_page=page,
         total=len(rows),
         status_counts=[
@@ -206,7 +263,7 @@ def run_page(run: PipelineRun, query: QueryDict) -> RunPage:
             for status, label, count in _all_statuses(counts)
             if count or status == filters.status
         ],
-        run_counts=status_summary(Counter(row[2] for row in rows)),
+        run_counts=status_summary(Counter(statuses)),
         groups=groups,
         metrics=first_metrics(run.pk, SHOWN_METRICS),
     )
