@@ -337,6 +337,15 @@ def _progress(counts: dict[str, int], size: int) -> str:
     return text if len(text) <= MAX_LABEL + 6 else f"{finished:,} finished{extra}"
 
 
+def _bar_widths(summary: list[tuple[str, str, int]], inner: int) -> list[tuple[str, int]]:
+    """Each status's share of the bar, at least 2 px so that 3 failures in 10,000 show."""
+    total = sum(count for _, _, count in summary)
+    widths = [[status, max(2, round(inner * count / total))] for status, _, count in summary]
+    if widths:
+        max(widths, key=lambda item: item[1])[1] += inner - sum(w for _, w in widths)
+    return [(status, width) for status, width in widths]
+
+
 def _many(node: Node, xy: tuple[int, int], state: StepState | NodeState | None) -> str:
     """A node standing for several steps: a stack of cards, a count and a status bar."""
     state = state if isinstance(state, NodeState) else NodeState()
@@ -353,18 +362,12 @@ def _many(node: Node, xy: tuple[int, int], state: StepState | NodeState | None) 
     title = f"{'Group ' if node.kind == 'group' else ''}{node.label} — {steps}" + (
         f": {counted}" if counted else ""
     )
-    name = node.label
-    if node.kind == "group":
-        name = f"{_short(node.label, MAX_LABEL - 7)} ×{node.size:,}"
+    name = f"{_short(node.label, MAX_LABEL - 7)} ×{node.size:,}"
     sub = _progress(state.counts, node.size) if state.counts else steps
-    bar, left = [], 0
-    inner = NODE_WIDTH - 2
-    for index, (bar_status, _, count) in enumerate(summary):
-        right = inner if index == len(summary) - 1 else left + round(inner * count / node.size)
-        if right > left:
-            segment = f"seg status-{bar_status.lower()}"
-            bar.append((segment, x + 1 + left, y + NODE_HEIGHT - 7, right - left))
-        left = right
+    bar, left = [], x + 1
+    for bar_status, width in _bar_widths(summary, NODE_WIDTH - 2):
+        bar.append((f"seg status-{bar_status.lower()}", left, y + NODE_HEIGHT - 7, width))
+        left += width
     body = format_html(
         '<g class="{cls}"><title>{title}</title>'
         '<rect class="behind" x="{bx}" y="{by}" width="{w}" height="{h}" rx="6"/>'

@@ -43,6 +43,17 @@ MAX_FILTER = 128  # longest group name (pipelines.graph.NAME_PATTERN); longer ne
 LAYOUT_SECONDS = 24 * 3600
 
 
+class StepsPaginator(Paginator):
+    """Pages of the steps list, a list already in memory (``_pagination.html`` shows its
+    count as "10,000")."""
+
+    is_capped = False
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.count:,}"
+
+
 @dataclass
 class RunLayout:
     """A run's graph layout, with its steps found by ``StepRun.position``: each request
@@ -239,7 +250,7 @@ def run_page(run: PipelineRun, query: QueryDict) -> RunPage:
     chosen = in_group
     if filters.status:
         chosen = [row for row in in_group if row[2] == filters.status]
-    page = Paginator(chosen, STEPS_PER_PAGE).get_page(query.get("page"))
+    page = StepsPaginator(chosen, STEPS_PER_PAGE).get_page(query.get("page"))
     ids = [row[0] for row in page.object_list]
     full = StepRun.objects.only(
         "id", "run_id", "name", "position", "status", "reused_from_id", "started_at", "finished_at"

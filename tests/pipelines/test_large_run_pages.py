@@ -10,7 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from pipelines.graph_svg import DRAWN_COLUMNS, DRAWN_NODES, layout_graph, render_graph_svg
+from pipelines.graph_svg import (
+    DRAWN_COLUMNS,
+    DRAWN_NODES,
+    NodeState,
+    layout_graph,
+    render_graph_svg,
+    render_layout_svg,
+)
 from pipelines.models import Experiment, Metric, PipelineRun, StepRun
 from pipelines.run_page import STEPS_PER_PAGE
 from tests.fixtures.pages import step
@@ -103,7 +110,7 @@ def test_a_wide_run_is_drawn_by_level_with_its_status_counts(client, team):
     html = client.get(reverse("pipelines:run_detail", args=[run.pk])).content.decode()
     assert "Step graph of 201 steps, drawn by level" in html
     assert html.count('class="node levels') == 1
-    assert "Level 1 ×" not in html and ">Level 1<" in html
+    assert ">Level 1 ×201<" in html
     # 100 finished, one running, 100 not started: the node is running and its tooltip counts.
     assert 'class="node levels status-running"' in html
     assert "Level 1 — 201 steps: 100 finished · 1 running · 100 not started" in html
@@ -203,6 +210,15 @@ def test_many_levels_share_nodes(client, team):
     assert layout.nodes[0].label == "Levels 1–8" and layout.nodes[-1].label == "Levels 233–240"
     assert layout.edges == [(i, i + 1) for i in range(DRAWN_COLUMNS - 1)]
     assert sum(node.size for node in layout.nodes) == DRAWN_NODES + 40
+
+
+def test_a_few_failures_among_thousands_still_show_on_the_bar():
+    layout = layout_graph(fan_out_graph(10_000))
+    svg = render_layout_svg(layout, {1: NodeState(counts={"Finished": 9_997, "Failed": 3})})
+    bar = re.findall(r'class="seg status-(\w+)" x="\d+" y="\d+" width="(\d+)"', svg)
+    assert bar == [("finished", "186"), ("failed", "2")]  # 188 pixels in all
+    assert ">9,997/10,000 finished · 3 failed<" not in svg  # too long: the short form
+    assert ">9,997 finished · 3 failed<" in svg and ">score ×10,000<" in svg
 
 
 def test_a_groups_column_is_where_its_first_copy_can_start():
