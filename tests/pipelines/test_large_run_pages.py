@@ -252,3 +252,15 @@ def test_a_run_of_many_reused_metrics_shows_the_first_ones(client, team, setting
     assert "<td>m0-0</td>" in table and "<td>m2-39</td>" in table and "<td>m2-40</td>" not in table
     assert "<td>own</td>" not in table  # logged after the carried ones
     assert "The first 200 metrics" in html
+
+
+def test_a_step_of_another_run_is_never_shown(client, team, studio_data):
+    theirs = studio_data.run(workspace=team.other_workspace, status="Failed")
+    secret = theirs.steps.get(name="train")
+    StepRun.objects.filter(pk=secret.pk).update(log="their secret log")
+    mine = make_run(team, wide_graph(3))
+    client.force_login(team.reader)
+    html = client.get(reverse("pipelines:run_detail", args=[mine.pk]), {"step": secret.pk})
+    html = html.content.decode()
+    assert "their secret log" not in html and "Step train" not in html
+    assert 'id="step-title">Step s00001<' in html  # its own running step instead
