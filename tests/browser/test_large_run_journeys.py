@@ -89,4 +89,7 @@ def test_a_run_of_ten_thousand_steps_is_drawn_by_level_and_paged(
     # The failed step shown by default is the first failed one.
     expect(page.locator("#step-title")).to_have_text("Step s00999")
     screenshot("ten-thousand-failed")
+    # The run ends: the page stops asking (no request is left running when the test ends).
+    PipelineRun.objects.filter(pk=run.pk).update(status="Failed")
+    expect(page.locator("#run-status")).to_have_text("Failed", timeout=30_000)
     assert console_errors == []
