@@ -1,14 +1,21 @@
-"""Server time of the studio's list pages and of a 20-step run page on a full PostgreSQL.
+"""Server time of the studio's list pages and of run pages on a full PostgreSQL.
 
 Fills its own database (default ``postgres://postgres@127.0.0.1:5432/bench_pages``) once with
 1,000 endpoints (each a version of its own published pipeline), 100,000 runs over 50
 experiments with three metrics each (accuracy, loss, f1), one run of 20 steps with logs,
-outputs and metrics, and 10 runs of 50 metrics each for the compare page; then
-times each page through Django's test client (the whole request: middleware, queries,
-templates) and prints one JSON line per page: bench, n (rows behind the page), median_s,
-min_s, runs. Goal: median under 50 ms.
+outputs and metrics, 10 runs of 50 metrics each for the compare page, and two running runs of
+10,000 steps (a fan-out: prepare, 9,998 copies of a step in one group, report, with a metric
+per finished copy; and 10,000 independent steps without a group); then times each page
+through Django's test client (the whole request: middleware, queries, templates) and prints
+one JSON line per page: bench, n (rows behind the page), median_s, min_s, runs. Goals: median
+under 50 ms for the lists, under 100 ms for the run page of 10,000 steps and its live refresh.
 
-    .venv/bin/python benchmarks/pages.py [--runs 30] [--refill]
+The ``run_page`` figures also give the run page on its first view (its graph layout not yet
+in the cache: the one time the 10,000-step graph document is loaded), and ``run_page_memory``
+the process's resident memory (``rss_mb``) before them and its peak while serving them
+(``peak_rss_mb``, the kernel's high-water mark reset just before).
+
+    .venv/bin/python benchmarks/pages.py [--runs 30] [--refill] [--only run_page]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ ENDPOINTS = 1_000
 RUNS = 100_000
 EXPERIMENTS = 50
 STEPS = 20
+LARGE_STEPS = 10_000
 BATCH = 5_000
 COMPARED = 10
 COMPARED_METRICS = 50
@@ -211,6 +219,125 @@ def fill(refill: bool):
     return admin, run
 
 
+def fill_large_runs(workspace, admin):
+    """The two running runs of ``LARGE_STEPS`` steps: a fan-out and a wide one (see above)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from pipelines.models import Experiment, Metric, PipelineRun, StepRun
+
+    runs = {
+        run.description: run
+        for run in PipelineRun.objects.filter(
+            workspace=workspace, description__in=["fan-out of 10000", "wide 10000"]
+        ).defer("graph")
+    }
+    if len(runs) == 2:
+        return runs["fan-out of 10000"], runs["wide 10000"]
+    started = time.perf_counter()
+    now = timezone.now()
+    copies = LARGE_STEPS - 2
+    fan_out = [_large_step("prepare", outputs=["model"])]
+    fan_out += [
+        _large_step(f"score[{i}]", inputs=["model"], arguments=["--shard", i], group="score")
+        for i in range(copies)
+    ]
+    fan_out.append(_large_step("report", run_after=[f"score[{i}]" for i in range(copies)]))
+    wide = [_large_step(f"step-{i:05}") for i in range(LARGE_STEPS)]
+    experiment = Experiment.objects.get(workspace=workspace, name="experiment-00")
+
+    def status(i: int) -> str:  # 6,000 done (a few failed), 4 running, the rest waiting
+        if i < 6_000:
+            return "Failed" if i % 997 == 5 else "Finished"
+        return "Running" if i < 6_004 else "NotStarted"
+
+    made = []
+    for description, steps in (("fan-out of 10000", fan_out), ("wide 10000", wide)):
+        with transaction.atomic():
+            run = PipelineRun.objects.create(
+                workspace=workspace,
+                experiment=experiment,
+                graph={"parameters": [], "steps": steps},
+                parameters={},
+                status="Running",
+                description=description,
+                submitted_by=admin,
+                submitted_by_label=admin.username,
+                started_at=now,
+            )
+            rows = StepRun.objects.bulk_create(
+                StepRun(
+                    run=run,
+                    name=spec["name"],
+                    position=i,
+                    status=status(i),
+                    started_at=now if status(i) != "NotStarted" else None,
+                    finished_at=now + timedelta(seconds=2) if i < 6_000 else None,
+                    log=f"scoring shard {i}\n" * 20,
+                )
+                for i, spec in enumerate(steps)
+            )
+            if description.startswith("fan-out"):
+                Metric.objects.bulk_create(
+                    Metric(run=run, step_run=row, name="rows_scored", value=row.position * 10)
+                    for row in rows
+                    if row.status == "Finished"
+                )
+            made.append(run)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(json.dumps({"fill_large_s": round(time.perf_counter() - started, 1)}), file=sys.stderr)
+    return made[0], made[1]
+
+
+def _large_step(name: str, inputs=(), outputs=(), arguments=(), run_after=(), group=None) -> dict:
+    spec = {
+        "name": name,
+        "script_name": "score.py",
+        "snapshot": "1" * 64,
+        "arguments": list(arguments),
+        "inputs": list(inputs),
+        "outputs": list(outputs),
+        "compute_target": "cpu",
+        "allow_reuse": True,
+        "timeout_seconds": 3600,
+        "run_after": list(run_after),
+    }
+    if group:
+        spec["group"] = group
+    return spec
+
+
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (``VmRSS``) or its peak (``VmHWM``), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def measure_first_view(client, name: str, url: str, n: int, runs: int) -> dict:
+    """Like :func:`measure`, the layout cache emptied before each request."""
+    from django.core.cache import cache
+
+    times = []
+    for _ in range(runs):
+        cache.clear()
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+    return {
+        "bench": name,
+        "n": n,
+        "median_s": round(statistics.median(times), 4),
+        "min_s": round(min(times), 4),
+        "runs": runs,
+    }
+
+
 def compared_ids(workspace) -> list[int]:
     """The 10 runs of 50 metrics each that the compare page shows."""
     from pipelines.models import PipelineRun
@@ -261,6 +388,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="timed requests per page")
     parser.add_argument("--refill", action="store_true", help="delete and refill the rows")
+    parser.add_argument("--only", default="", help="time only the pages whose name has this")
     args = parser.parse_args()
 
     ensure_database()
@@ -277,6 +405,7 @@ def main() -> None:
     call_command("collectstatic", interactive=False, verbosity=0)  # the manifest of DEBUG=0
     admin, run = fill(args.refill)
     workspace = run.workspace
+    fan_out, wide = fill_large_runs(workspace, admin)
     client = Client()
     client.force_login(admin)
     endpoint = PipelineEndpoint.objects.get(workspace=workspace, name="endpoint-0000")
@@ -357,8 +486,40 @@ def main() -> None:
             {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "run-live"},
         ),
     ]
+    live = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "run-live"}
+    large = [
+        ("run_page_10000_steps", f"/runs/{fan_out.pk}/", LARGE_STEPS, None),
+        ("run_page_10000_steps_live_poll", f"/runs/{fan_out.pk}/", LARGE_STEPS, live),
+        (
+            "run_page_10000_steps_group_page_150",
+            f"/runs/{fan_out.pk}/?group=score&page=150",
+            LARGE_STEPS,
+            None,
+        ),
+        ("run_page_10000_steps_failed", f"/runs/{fan_out.pk}/?status=Failed", LARGE_STEPS, None),
+        ("run_page_10000_wide", f"/runs/{wide.pk}/", LARGE_STEPS, None),
+        ("run_page_10000_wide_live_poll", f"/runs/{wide.pk}/", LARGE_STEPS, live),
+    ]
     for name, url, n, headers in pages:
+        if args.only in name:
+            print(json.dumps(measure(client, name, url, n, args.runs, headers)), flush=True)
+    timed = [page for page in large if args.only in page[0]]
+    if not timed:
+        return
+    import gc
+
+    gc.collect()
+    before = rss_mb()
+    Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts again from now
+    for name, url, n, headers in timed:
         print(json.dumps(measure(client, name, url, n, args.runs, headers)), flush=True)
+    first_view = measure_first_view(
+        client, "run_page_10000_steps_first_view", f"/runs/{fan_out.pk}/", LARGE_STEPS, args.runs
+    )
+    print(json.dumps(first_view), flush=True)
+    memory = {"bench": "run_page_memory", "n": LARGE_STEPS, "rss_mb": before}
+    memory["peak_rss_mb"] = rss_mb("VmHWM")
+    print(json.dumps(memory), flush=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from .models import Metric, PipelineRun, StepRun
 
@@ -70,6 +70,42 @@ def metrics_by_run(run_ids, step_id: int | None = None) -> dict[int, list[RunMet
         for run_id, step_pk, name in carriers.get(metric.step_run_id, ()):
             result[run_id].append(_run_metric(metric, (step_pk, name), metric.run_id))
     return result
+
+
+def first_metrics(run_id: int, limit: int) -> list[RunMetric]:
+    """The first ``limit`` metrics of one run as :func:`metrics_by_run` lists them, in at most
+    four queries of at most ``limit`` rows whatever the run's size: a resubmitted run of
+    10,000 reused steps carries their metrics without loading every step."""
+    # Ordered by an expression, not by id: PostgreSQL would otherwise walk the primary key
+    # through every run's metrics to find this run's first ones (the run's index, then a
+    # top-N sort of the run's rows, is what is wanted).
+    by_id = F("id") + 0
+    fields = ("run", "step_run", "name", "kind", "value", "created_at")
+    own = list(Metric.objects.filter(run_id=run_id).only(*fields).order_by(by_id)[:limit])
+    sources = StepRun.objects.filter(run_id=run_id, reused_from__isnull=False).values(
+        "reused_from_id"
+    )
+    carried = list(
+        Metric.objects.filter(step_run_id__in=sources).only(*fields).order_by(by_id)[:limit]
+    )
+    carriers: dict[int, list[tuple[int, str]]] = {}
+    if carried:
+        reusing = StepRun.objects.filter(
+            run_id=run_id, reused_from_id__in={m.step_run_id for m in carried}
+        )
+        for source_id, *carrier in reusing.values_list("reused_from_id", "pk", "name"):
+            carriers.setdefault(source_id, []).append(tuple(carrier))
+    steps = {m.step_run_id for m in own if m.step_run_id}
+    named = StepRun.objects.filter(pk__in=steps).order_by().values_list("pk", "name")
+    names = dict(named) if steps else {}
+    rows = [(m.pk, _run_metric(m, (m.step_run_id, names.get(m.step_run_id)), None)) for m in own]
+    rows += [
+        (m.pk, _run_metric(m, carrier, m.run_id))
+        for m in carried
+        for carrier in carriers.get(m.step_run_id, ())
+    ]
+    rows.sort(key=lambda row: row[0])
+    return [metric for _, metric in rows[:limit]]
 
 
 def _run_metric(metric: Metric, step: tuple, reused_from_run_id) -> RunMetric:

@@ -155,6 +155,18 @@ class _Checker:
             )
         return list(raw)
 
+    def group(self, step: dict, field: str, group) -> None:
+        """An optional label shared by parallel copies of a step (an SDK fan-out): kept, and
+        drawn as one node on the run page; the engine runs each copy as any step."""
+        if not isinstance(group, str) or not NAME_PATTERN.fullmatch(group):
+            self.error(
+                f"{field}.group",
+                f"step {step['name']!r}: group must be a name of 1 to 128 letters, digits, "
+                "'_', '.' or '-', not starting with '.' or '-'",
+            )
+            return
+        step["group"] = group
+
     def script(self, step: dict, field: str, snapshots: dict) -> None:
         name, script = step["name"], step["script_name"]
         if not safe_relative_path(script):
@@ -204,6 +216,8 @@ class _Checker:
         step["arguments"] = self.arguments(
             step, f"{field}.arguments", raw.get("arguments"), parameters
         )
+        if "group" in raw and raw["group"] is not None:
+            self.group(step, field, raw["group"])
         if script:
             self.script(step, field, snapshots)
         if step["compute_target"] not in settings.STUDIO_COMPUTE_TARGETS:

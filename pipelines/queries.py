@@ -153,11 +153,6 @@ def run_for_page(workspace) -> QuerySet[PipelineRun]:
     )
 
 
-def steps_for_run(run) -> list[StepRun]:
-    """The run's step runs in graph order, without their logs (the log panel loads one)."""
-    return list(run.steps.defer("log", "argv").order_by("position", "id"))
-
-
 def read_log(step_id: int, offset: int | None = None) -> tuple[str, int, int]:
     """(text, start, size) of a step's log, cut in the database so a big log never travels.
 

@@ -23,7 +23,6 @@ from .charts import endpoint_charts, metric_chart_svg
 from .comparison import ComparisonError, compare_runs, metrics_by_run, parse_run_ids, scalar_series
 from .engine import rerun_from_failed_step, resubmit
 from .forms import RunFilterForm, RunForm, initial_for_run
-from .graph_svg import StepState, render_graph_svg
 from .live import live_state, nothing_new, stop_when_idle, unchanged_since
 from .models import Experiment, PipelineRun, RunStatus, StepRun
 from .queries import (
@@ -32,13 +31,12 @@ from .queries import (
     read_log,
     run_for_page,
     runs_for_listing,
-    steps_for_run,
     with_run_counts,
 )
+from .run_page import SHOWN_METRICS, run_page
 from .tables import run_table
 
 CHARTED_RUNS = 50
-SHOWN_METRICS = 200
 
 
 @member_required
@@ -53,39 +51,6 @@ def run_list(request):
     context["charts"] = endpoint_charts(table.page)
     response = page_or_partial(request, "pipelines/run_list.html", context)
     return stop_when_idle(request, response, live)
-
-
-def _selected_step(steps: list[StepRun], wanted: str | None) -> StepRun | None:
-    """The step the page shows: the one asked for, else a failed or running one, else the first."""
-    by_id = {str(step.pk): step for step in steps}
-    if wanted in by_id:
-        return by_id[wanted]
-    for status in (RunStatus.FAILED, RunStatus.RUNNING):
-        for step in steps:
-            if step.status == status:
-                return step
-    return steps[0] if steps else None
-
-
-def _live_context(request, run: PipelineRun, steps: list[StepRun], selected) -> dict:
-    base = reverse("pipelines:run_detail", args=[run.pk])
-    states = {
-        step.name: StepState(
-            status=step.status,
-            status_label=step.get_status_display(),
-            reused=step.is_reused,
-            href=f"{base}?step={step.pk}#step-panel",
-            selected=selected is not None and step.pk == selected.pk,
-        )
-        for step in steps
-    }
-    return {
-        "run": run,
-        "steps": steps,
-        "selected": selected,
-        "graph_svg": render_graph_svg(run.graph, states),
-        "metrics": metrics_by_run([run.pk])[run.pk][:SHOWN_METRICS],
-    }
 
 
 def _step_context(step: StepRun, offset: int | None = None) -> dict:
@@ -107,16 +72,18 @@ def _step_context(step: StepRun, offset: int | None = None) -> dict:
 
 @member_required
 def run_detail(request, pk):
-    run = get_for_member(request, run_for_page(request.workspace), pk)
-    steps = steps_for_run(run)
-    selected = _selected_step(steps, request.GET.get("step"))
-    context = _live_context(request, run, steps, selected)
+    """The run page; its ``#run-live`` part alone for the live refresh (286 once ended)."""
+    runs = run_for_page(request.workspace).defer("graph", "published_pipeline__graph")
+    run = get_for_member(request, runs, pk)
+    page = run_page(run, request.GET)
+    context = {"run": run, "selected_id": page.selected_id, **page.context()}
     if request.htmx.target == "run-live":
         response = render(request, "pipelines/run_detail.html#live", context)
         if run.is_terminal:
             response.status_code = HttpResponseStopPolling.status_code
         return response
-    if selected is not None:
+    if page.selected_id is not None:
+        selected = StepRun.objects.defer("log", "argv").get(pk=page.selected_id)
         context.update(_step_context(selected))
     return render(request, "pipelines/run_detail.html", context)
 

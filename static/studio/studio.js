@@ -29,6 +29,17 @@
     if (box) box.hidden = true;
   });
 
+  // The run page's live refresh waits while the reader is in the steps filter: swapping the
+  // part would close a picker they opened. It goes on at the next tick after they leave it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || elt.id !== "run-live") return;
+    var active = document.activeElement;
+    if (active && active.closest && active.closest(".steps-filter") && elt.contains(active)) {
+      event.preventDefault();
+    }
+  });
+
   // A followed log stays scrolled to its end while new output arrives, unless the reader
   // scrolled up to read something.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {

@@ -161,3 +161,41 @@ def test_arguments_no_process_could_be_started_with(crew, snap):
         parameters=[{"name": "p", "default_value": "y" * 60_000}],
     )
     assert "'many': arguments over 1048576 bytes in all" in many
+
+
+def test_a_group_label_is_kept_and_steps_without_one_stay_as_they_were(crew, snap):
+    graph = validate_graph(
+        {
+            "steps": [
+                step("score[0]", snap, "a.py", group="score"),
+                step("score[1]", snap, "a.py", group="score"),
+                step("alone", snap, "a.py", group=None),
+            ]
+        },
+        crew.workspace,
+    )
+    assert [s.get("group") for s in graph["steps"]] == ["score", "score", None]
+    assert "group" not in graph["steps"][2]  # graphs stored before groups are unchanged
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        "",
+        " ",
+        "-x",
+        ".hidden",
+        "a b",
+        "<script>",
+        "a/b",
+        "score\n",
+        "x\x00",
+        "é",
+        "a" * 129,
+        3,
+        ["a"],
+    ],
+)
+def test_a_bad_group_label_is_refused(crew, snap, group):
+    message = refusal(crew, [step("one", snap, "a.py", group=group)])
+    assert message.startswith("step 'one': group must be a name of 1 to 128 letters")

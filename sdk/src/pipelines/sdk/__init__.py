@@ -35,7 +35,7 @@ from .published import PublishedPipeline
 from .run_context import Run
 from .runs import PipelineRun, RunComparison, StepRun
 from .schedule import Schedule, ScheduleRecurrence
-from .steps import PipelineData, PipelineParameter, PythonScriptStep
+from .steps import FanOut, PipelineData, PipelineParameter, PythonScriptStep
 from .workspace import Workspace
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "ConflictError",
     "EndpointVersion",
     "Experiment",
+    "FanOut",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",

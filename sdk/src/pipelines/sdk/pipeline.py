@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter, deque
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadRequestError, StudioError, ValidationError
 from .published import PublishedPipeline
 from .snapshots import Snapshot, build_snapshot
-from .steps import PipelineData, PipelineParameter, PythonScriptStep
+from .steps import FanOut, PipelineData, PipelineParameter, PythonScriptStep
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -19,19 +20,24 @@ class Pipeline:
     """A graph of :class:`PythonScriptStep` to run in ``workspace``.
 
     Steps that write the inputs of the given steps, and steps named in ``run_after``, are taken
-    in even when not listed. Submit it with ``Experiment(ws, name).submit(pipeline)`` or publish
-    it with :meth:`publish`.
+    in even when not listed; a :class:`FanOut` in ``steps`` stands for all its copies. Submit it
+    with ``Experiment(ws, name).submit(pipeline)`` or publish it with :meth:`publish`.
     """
 
     def __init__(
         self,
         workspace: Workspace,
-        steps: list[PythonScriptStep],
+        steps: list[PythonScriptStep | FanOut],
         description: str | None = None,
     ) -> None:
         self.workspace = workspace
         self.description = description or ""
-        self._given_steps = list(steps or [])
+        self._given_steps: list[PythonScriptStep] = []
+        for item in steps or []:
+            if isinstance(item, FanOut):
+                self._given_steps += item.steps
+            else:
+                self._given_steps.append(item)
         # (graph as canonical JSON, draft pipeline id) of the last draft created on the server.
         self._draft: tuple[str, str] | None = None
 
@@ -42,10 +48,12 @@ class Pipeline:
     def steps(self) -> list[PythonScriptStep]:
         """Every step of the pipeline: those given and the ones they depend on."""
         ordered: list[PythonScriptStep] = []
-        pending = list(self._given_steps)
+        seen: set[int] = set()
+        pending = deque(self._given_steps)
         while pending:
-            step = pending.pop(0)
-            if not any(step is seen for seen in ordered):
+            step = pending.popleft()
+            if id(step) not in seen:
+                seen.add(id(step))
                 ordered.append(step)
                 pending.extend(step.upstream())
         return ordered
@@ -55,9 +63,13 @@ class Pipeline:
         problems: list[str] = []
         if not steps:
             return ["A pipeline needs at least one step"]
-        names = [step.name for step in steps]
+        names = Counter(step.name for step in steps)
+        problems += [f"Two steps are named {name!r}" for name, n in sorted(names.items()) if n > 1]
         problems += [
-            f"Two steps are named {name!r}" for name in sorted(set(names)) if names.count(name) > 1
+            f"Step {step.name!r} was fanned out into {len(step._fanned_out)} copies: use its "
+            f"FanOut (steps {step.name}[0]…) in its place, in steps and run_after"
+            for step in steps
+            if step._fanned_out is not None
         ]
         problems += _data_problems(steps)
         problems += _parameter_problems(steps)
@@ -183,11 +195,14 @@ def _data_problems(steps: list[PythonScriptStep]) -> list[str]:
     problems = []
     writers: dict[str, list[str]] = {}
     readers: dict[str, list[str]] = {}
+    fanned_out: dict[str, str] = {}  # data of a step that was fanned out: the step's name
     for step in steps:
         for data in step.outputs:
             writers.setdefault(data.name, []).append(step.name)
         for data in step.inputs:
             readers.setdefault(data.name, []).append(step.name)
+            if data._fanned_out is not None:
+                fanned_out[data.name] = data._fanned_out.name
         declared = {data.name for data in step.inputs + step.outputs}
         for value in step.arguments:
             if isinstance(value, PipelineData) and value.name not in declared:
@@ -199,7 +214,15 @@ def _data_problems(steps: list[PythonScriptStep]) -> list[str]:
         if len(steps_writing) > 1:
             problems.append(f"Data {name!r} is written by more than one step: {steps_writing}")
     for name, steps_reading in sorted(readers.items()):
-        if name not in writers:
+        if name in writers:
+            continue
+        if name in fanned_out:
+            problems.append(
+                f"Data {name!r} is read by {steps_reading[:3]} but step {fanned_out[name]!r} "
+                f"that wrote it was fanned out: each copy writes its own, read them with "
+                f"FanOut.outputs({name})"
+            )
+        else:
             problems.append(f"Data {name!r} is read by {steps_reading} but no step writes it")
     return problems
 
