@@ -1,5 +1,7 @@
-"""The permission matrix, over raw HTTP against a live server: every route × no token, a wrong
-token, Reader, Contributor, Admin, and a token of another workspace.
+"""The permission matrix: every route × no token, a wrong token, Reader, Contributor, Admin,
+and a token of another workspace. The calls go through Django's test client (``local_api``:
+every middleware, the router and the views, in the test's transaction); the same routes are
+called over real HTTP by the API, SDK and generated-client tests.
 
 Each row names the least role the route needs, the status a permitted caller gets, and what an
 Admin of another workspace gets: 404 for objects of this workspace (never 403), their own
@@ -164,7 +166,7 @@ def expected_status(caller, role, allowed, other):
     ids=[f"{m} {p} ({r})" for m, p, r, *_ in ROUTES],
 )
 def test_permission_matrix(
-    api, studio, tokens, their_rows, caller, method, path, role, allowed, other, body
+    local_api, studio, tokens, their_rows, caller, method, path, role, allowed, other, body
 ):
     victim, _ = ApiToken.issue(studio.team.workspace, name="victim", role=READER)
     schedule = Schedule.create(
@@ -185,7 +187,7 @@ def test_permission_matrix(
     )
     secret = {"none": None, "wrong": ApiToken.PREFIX + "not-a-real-token"}.get(caller)
     secret = secret or tokens.get(caller)
-    response = api.request(method, url, secret, **(body(studio) if body else {}))
+    response = local_api.request(method, url, secret, **(body(studio) if body else {}))
     expected = expected_status(caller, role, allowed, other)
     assert response.status_code == expected, response.text[:500]
     if expected >= 400:
