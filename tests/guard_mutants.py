@@ -122,6 +122,17 @@ MUTANTS = [
         (f"{LISTS}::test_api_tokens_list_holds_the_callers_only",),
     ),
     Mutant(
+        "schedules-list-workspace",
+        "workspace boundary",
+        "schedules/queries.py",
+        "schedules = Schedule.objects.filter(workspace=workspace)",
+        "schedules = Schedule.objects.all()",
+        (
+            f"{LISTS}::test_api_schedules_list_holds_the_callers_only",
+            f"{LISTS}::test_schedules_pages_hold_the_members_only",
+        ),
+    ),
+    Mutant(
         "audit-workspace",
         "workspace boundary",
         "studio/models.py",

@@ -7,9 +7,6 @@ ids it holds with the ids it must hold, so a list that lost its workspace filter
 (a status code alone would not tell). A new list gets a test here; the permission matrices
 (tests/studio/test_api_permissions.py, tests/test_site_permissions.py) check the same
 boundary on every route.
-
-Schedules: when they exist, their list (``GET /api/v1/schedules`` and the studio page) gets
-a row in ``rows`` and a test of each list below, like the others.
 """
 
 from __future__ import annotations
@@ -21,6 +18,7 @@ from django.urls import reverse
 
 from endpoints.models import PipelineEndpoint
 from pipelines.models import Experiment, PipelineRun, PublishedPipeline
+from schedules.models import Schedule
 from studio.models import ApiToken, AuditEvent, Membership, Role
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -43,6 +41,7 @@ class Rows:
     metric: str
     token: ApiToken
     events: list[AuditEvent]
+    schedules: list[Schedule]  # one of the endpoint, one of the published pipeline
 
 
 @pytest.fixture
@@ -72,6 +71,19 @@ def rows(team, studio_data) -> dict[str, Rows]:
         token, secret = ApiToken.issue(
             workspace, name=f"{side}-token", role=Role.ADMIN, created_by=admin
         )
+        schedules = [
+            Schedule.create(
+                workspace,
+                target,
+                {
+                    "Name": f"{side}-{kind}-nightly",
+                    "ExperimentName": "Nightly",
+                    "Cron": "0 2 * * *",
+                },
+                by=admin,
+            )
+            for kind, target in (("endpoint", endpoint), ("pipeline", published))
+        ]
         events = [
             AuditEvent.record(workspace, admin, "endpoint.renamed", endpoint),
             # Sign-ins have no workspace: each workspace sees its own members'.
@@ -89,6 +101,7 @@ def rows(team, studio_data) -> dict[str, Rows]:
             metric=f"{side}_accuracy",
             token=token,
             events=[*events, *AuditEvent.objects.filter(workspace=workspace, object_id=token.pk)],
+            schedules=schedules,
         )
     return made
 
@@ -169,6 +182,16 @@ def test_api_audit_events_hold_the_callers_only(client, rows, side):
     assert seen == pks(AuditEvent.visible_in(mine.token.workspace))
 
 
+@pytest.mark.parametrize("side", SIDES)
+def test_api_schedules_list_holds_the_callers_only(client, rows, side):
+    mine, theirs = rows[side], rows[SIDES[1 - SIDES.index(side)]]
+    assert api_ids(client, "/schedules", mine.secret) == pks(mine.schedules)
+    of_endpoint = api_ids(client, "/schedules", mine.secret, pipeline_endpoint_id=mine.endpoint.pk)
+    assert of_endpoint == {mine.schedules[0].pk}
+    of_theirs = api_ids(client, "/schedules", mine.secret, pipeline_id=theirs.published.pk)
+    assert of_theirs == set()
+
+
 # --- Studio pages ------------------------------------------------------------------------
 
 
@@ -222,6 +245,16 @@ def test_tokens_page_holds_the_members_only(client, rows, side):
     assert page_pks(client, mine.admin, reverse("workspace_tokens")) == pks(
         ApiToken.objects.filter(workspace=workspace)
     )
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_schedules_pages_hold_the_members_only(client, rows, side):
+    mine = rows[side]
+    assert page_pks(client, mine.admin, reverse("schedules:schedule_list")) == pks(mine.schedules)
+    of_endpoint = reverse("schedules:endpoint_schedules", args=[mine.endpoint.pk])
+    assert page_pks(client, mine.admin, of_endpoint) == {mine.schedules[0].pk}
+    of_published = reverse("schedules:published_schedules", args=[mine.published.pk])
+    assert page_pks(client, mine.admin, of_published) == {mine.schedules[1].pk}
 
 
 def test_tokens_page_shows_a_non_admin_only_the_tokens_they_made(client, rows, team):
