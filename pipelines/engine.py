@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.actors import actor_label, actor_user
 from core.errors import Conflict, InvalidInput
 from core.sql import fetch_one, table
-from pipelines.graph import resolve_parameters, step_order
+from pipelines.graph import GraphPlan, resolve_parameters
 from pipelines.models import Experiment, PipelineRun, PublishedPipeline, RunStatus, StepRun
 from pipelines.scheduler import (
     ACTIVE_STEP,
@@ -69,7 +69,7 @@ def submit_run(
     broker cannot be reached (the periodic dispatcher sends it later).
     """
     name = clean_experiment_name(experiment_name)
-    order = {step_name: index for index, step_name in enumerate(step_order(graph))}
+    plan = GraphPlan(graph)
     run = PipelineRun(
         workspace=workspace,
         pipeline=pipeline,
@@ -88,7 +88,9 @@ def submit_run(
     )
     steps = [
         StepRun(
-            name=step["name"], position=order[step["name"]], compute_target=step["compute_target"]
+            name=step["name"],
+            position=plan.position[step["name"]],
+            compute_target=step["compute_target"],
         )
         for step in graph["steps"]
     ]
@@ -98,7 +100,7 @@ def submit_run(
         run.experiment = _experiment(workspace, name)
         # The first steps are decided (reused or Queued) before the rows are written, so the
         # rows go in as decided and only the broker publish is left after the commit.
-        to_send = plan_new_run(run, steps)
+        to_send = plan_new_run(run, steps, plan)
         # Hand-written INSERTs: this is the API's busiest path (see core.sql).
         table(PipelineRun).insert([run])
         for step in steps:

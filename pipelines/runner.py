@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from pipelines.graph import render_argv
 from pipelines.models import RunStatus, SourceSnapshot, StepRun
-from pipelines.scheduler import claim_step, complete_step
+from pipelines.scheduler import claim_step, complete_step, run_plan
 from pipelines.snapshots import unpacked_snapshot
 from pipelines.step_isolation import (
     hand_over,
@@ -203,29 +203,29 @@ class StepExecution:
     def __init__(self, step: StepRun, attempt: int, workdir: Path):
         self.step, self.attempt, self.workdir = step, attempt, workdir
         self.run = step.run
-        self.spec = next(s for s in self.run.graph["steps"] if s["name"] == step.name)
+        self.plan = run_plan(self.run)
+        self.spec = self.plan.specs[step.name]
         self.ended_by = ""  # "canceled", "lost" or "timeout" when the worker stopped it
 
     def prepare(self) -> Path:
         """Inputs fetched, output folders made, sources linked, the folder handed to the
         step account; returns the script path."""
-        writers = {d: s["name"] for s in self.run.graph["steps"] for d in s["outputs"]}
-        names = {writers[d] for d in self.spec["inputs"]}
-        producers = {
-            s.name: s for s in self.run.steps.filter(name__in=names).only("name", "outputs")
-        }
-        for name in self.spec["inputs"]:
-            fetch_input(
-                producers[writers[name]].outputs.get(name, {}), self.workdir / "inputs" / name
+        writers = self.plan.writers
+        if self.spec["inputs"]:
+            producers = dict(
+                self.run.steps.filter(name__in=self.plan.producers(self.step.name)).values_list(
+                    "name", "outputs"
+                )
             )
+            for name in self.spec["inputs"]:
+                fetch_input(producers[writers[name]].get(name, {}), self.workdir / "inputs" / name)
         for name in self.spec["outputs"]:
             (self.workdir / "outputs" / name).mkdir(parents=True, exist_ok=True)
         (self.workdir / "tmp").mkdir(exist_ok=True)
         (self.workdir / "cwd").mkdir(exist_ok=True)
-        snapshot = SourceSnapshot.objects.get(
-            workspace_id=self.run.workspace_id, sha256=self.spec["snapshot"]
+        link_sources(
+            snapshot_folder(self.run.workspace_id, self.spec["snapshot"]), self.workdir / "src"
         )
-        link_sources(unpacked_snapshot(snapshot), self.workdir / "src")
         hand_over(self.workdir)
         return self.workdir / "src" / self.spec["script_name"]
 
@@ -359,6 +359,20 @@ class StepExecution:
             )
 
 
+_snapshot_folders: dict[tuple[int, str], Path] = {}
+
+
+def snapshot_folder(workspace_id: int, sha256: str) -> Path:
+    """The unpacked folder of the workspace's snapshot ``sha256``: looked up and unpacked
+    once per worker process (again only if its folder went away)."""
+    key = (workspace_id, sha256)
+    folder = _snapshot_folders.get(key)
+    if folder is None or not folder.is_dir():
+        snapshot = SourceSnapshot.objects.get(workspace_id=workspace_id, sha256=sha256)
+        folder = _snapshot_folders[key] = unpacked_snapshot(snapshot)
+    return folder
+
+
 def workdir_of(step: StepRun) -> Path:
     """The fresh working folder of the step's current attempt."""
     return Path(settings.STUDIO_WORK_DIR) / "steps" / f"{step.pk}-{step.attempts}"
@@ -366,7 +380,7 @@ def workdir_of(step: StepRun) -> Path:
 
 def argv_of(step: StepRun, workdir: Path) -> list[str]:
     """``[script_name, *arguments]`` with parameter values and the data folders' paths."""
-    spec = next(s for s in step.run.graph["steps"] if s["name"] == step.name)
+    spec = run_plan(step.run).specs[step.name]
     paths = {name: workdir / "inputs" / name for name in spec["inputs"]}
     paths.update({name: workdir / "outputs" / name for name in spec["outputs"]})
     return [spec["script_name"], *render_argv(spec["arguments"], step.run.parameters, paths)]
@@ -403,7 +417,12 @@ def execute_step(step_run_id: int, attempt: int, worker: str) -> None:
     A message for a step that is not Queued any more, or for an attempt already claimed
     (a redelivery), does nothing, so a step never runs twice.
     """
-    step = StepRun.objects.select_related("run").defer("log").filter(pk=step_run_id).first()
+    step = (
+        StepRun.objects.select_related("run")
+        .defer("log", "run__graph")  # the graph is read once per process (run_plan)
+        .filter(pk=step_run_id)
+        .first()
+    )
     if step is None:
         return
     run = step.run
