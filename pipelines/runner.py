@@ -37,12 +37,12 @@ from pipelines.scheduler import claim_step, complete_step, run_plan
 from pipelines.snapshots import unpacked_snapshot
 from pipelines.step_isolation import (
     hand_over,
-    launch_options,
     link_sources,
     sandboxed,
+    step_launch,
     work_root,
 )
-from pipelines.step_processes import children, die_with_worker, kill_descendants
+from pipelines.step_processes import children, kill_descendants
 from pipelines.step_tokens import issue_step_token
 
 logger = logging.getLogger(__name__)
@@ -294,16 +294,18 @@ class StepExecution:
     def execute(self) -> StepRun | None:
         script = self.prepare()
         spared = children(os.getpid())  # a beat or pool process of a solo worker
+        argv, options = step_launch(
+            sandboxed([sys.executable, str(script), *self.step.argv[1:]], self.workdir)
+        )
         process = subprocess.Popen(
-            sandboxed([sys.executable, str(script), *self.step.argv[1:]], self.workdir),
+            argv,
             cwd=self.workdir / "cwd",
             env=self.environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_worker,  # before the pump thread starts
-            **launch_options(),
+            **options,  # before the pump thread starts (a preexec_fn without setpriv)
         )
         pump = LogPump(process.stdout)
         pump.start()
