@@ -23,6 +23,7 @@ from pipelines.models import Experiment, PipelineRun, PublishedPipeline, RunStat
 from pipelines.scheduler import (
     ACTIVE_STEP,
     RERUNNABLE,
+    RUN_MESSAGES,
     advance_run,
     plan_new_run,
     schedule_steps,
@@ -168,7 +169,7 @@ def _experiment(workspace, name: str) -> Experiment:
 def _send_first_steps(run: PipelineRun, to_send: list[StepRun]) -> None:
     """Publish a new run's Queued steps; when none could be sent the run goes back to
     NotStarted (its steps already did) and ``dispatch_waiting_runs`` sends it later."""
-    if to_send and not send_steps(to_send):
+    if to_send and not send_steps(to_send, RUN_MESSAGES):
         PipelineRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
             status=RunStatus.NOT_STARTED, dispatched_at=None
         )
@@ -246,7 +247,7 @@ def dispatch_run(run: PipelineRun) -> bool:
         locked.status, locked.dispatched_at = RunStatus.QUEUED, timezone.now()
         locked.save(update_fields=["status", "dispatched_at"])
         to_send = schedule_steps(locked)
-    if to_send and not send_steps(to_send):
+    if to_send and not send_steps(to_send, RUN_MESSAGES):
         PipelineRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
             status=RunStatus.NOT_STARTED, dispatched_at=None
         )

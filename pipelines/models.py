@@ -363,8 +363,9 @@ class StepRun(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "heartbeat_at"], name="step_status_heartbeat"),
-            # "Is any step of this run still to end?" after each completion, without a scan.
-            models.Index(fields=["run", "status"], name="step_run_status"),
+            # "Is any step of this run still to end?" after each completion, and the next
+            # Queued step of a run for a worker to go on with, without a scan.
+            models.Index(fields=["run", "status", "position"], name="step_run_status"),
             # The steps list, a page at a time in graph order.
             models.Index(fields=["run", "position"], name="step_run_position"),
         ]

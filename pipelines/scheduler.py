@@ -61,6 +61,12 @@ RUN_FIELDS = (
     "created_at",
     "started_at",
 )
+# Messages sent at most for the steps of one run that become Queued together (a submit's first
+# steps, a fan-out): a worker that ends a step goes on with another Queued step of the same run
+# and compute target itself (``_claim_next_queued``), so a run of thousands of independent
+# steps costs this many broker messages, not one per step. Beat's resend of long-Queued steps
+# (engine.resend_stale_steps) hands the rest to more workers as they free up.
+RUN_MESSAGES = 100
 # Names or fingerprints per statement (SQLite takes at most 32,766 parameters).
 CHUNK = 500
 # Runs whose graph index one process keeps (a 10,000-step graph is read once, not per step).
@@ -452,7 +458,7 @@ def advance_run(run_id: int) -> None:
         if run is None or run.status not in RUN_ACTIVE:
             return
         to_send = schedule_steps(run)
-        transaction.on_commit(lambda: send_steps(to_send))
+        transaction.on_commit(lambda: send_steps(to_send, RUN_MESSAGES))
 
 
 def _reason_not_to_run(run, step, steps, upstream, failed: list[str]) -> str:
@@ -517,18 +523,61 @@ def schedule_steps(run: PipelineRun) -> list[StepRun]:
     return queued
 
 
-def send_steps(steps: list[StepRun]) -> int:
-    """Send Queued steps to their compute target's queue; unsent ones go back to NotStarted
-    (the periodic dispatcher wakes their run later). Returns how many were sent."""
+def send_steps(steps: list[StepRun], window: int | None = None) -> int:
+    """Send Queued steps to their compute target's queue (the first ``window`` of them
+    only, when given: the others stay Queued for the workers to take up, see RUN_MESSAGES);
+    unsent ones go back to NotStarted (the periodic dispatcher wakes their run later), all of
+    them when none could be sent. Returns how many were sent."""
+    sending = steps if window is None else steps[:window]
     sent = send_tasks(
-        RUN_STEP_TASK, [([step.pk, step.attempts + 1], step.compute_target) for step in steps]
+        RUN_STEP_TASK, [([step.pk, step.attempts + 1], step.compute_target) for step in sending]
     )
-    unsent = [step.pk for step in steps[sent:]]
+    unsent = [step.pk for step in (sending[sent:] if sent else steps)]
     for start in range(0, len(unsent), CHUNK):
         StepRun.objects.filter(
             pk__in=unsent[start : start + CHUNK], status=RunStatus.QUEUED
         ).update(status=RunStatus.NOT_STARTED, queued_at=None)
     return sent
+
+
+def _claim_next_queued(step: StepRun, now) -> StepRun | None:
+    """Another Queued step of ``step``'s run and compute target, claimed for ``step``'s
+    worker (Running, its attempt counted) to run next without a broker round trip; None
+    when there is none. It is taken from the end of the run (the last in graph order), as
+    the messages went to its first steps; a message for a step taken here does nothing when
+    it arrives. Concurrent claimers skip each other's row on PostgreSQL (SKIP LOCKED)."""
+    steps = table(StepRun)
+    quote = connection.ops.quote_name
+    returned = ("id", "name", "status", "waiting_on", "attempts", "compute_target", "position")
+    skip_locked = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    rows = fetch_all(
+        f"UPDATE {steps.name} SET {quote('status')} = %s, {quote('attempts')} = "
+        f"{quote('attempts')} + 1, {quote('worker')} = %s, {quote('heartbeat_at')} = %s, "
+        f"{quote('started_at')} = %s WHERE {quote('id')} = (SELECT {quote('id')} FROM "
+        f"{steps.name} WHERE {quote('run_id')} = %s AND {quote('status')} = %s AND "
+        f"{quote('compute_target')} = %s ORDER BY {quote('position')} DESC LIMIT 1{skip_locked}) "
+        f"AND {quote('status')} = %s "
+        f"RETURNING {', '.join(quote(column) for column in returned)}",
+        [
+            RunStatus.RUNNING,
+            step.worker,
+            now,
+            now,
+            step.run_id,
+            RunStatus.QUEUED,
+            step.compute_target,
+            RunStatus.QUEUED,
+        ],
+    )
+    if not rows:
+        return None
+    values = dict(zip(returned, rows[0], strict=True))
+    return _partial_step(
+        {"run_id": step.run_id, "worker": step.worker, "heartbeat_at": now, "started_at": now}
+        | values
+    )
 
 
 def claim_step(step: StepRun, attempt: int, worker: str, argv: list[str]) -> bool:
@@ -640,7 +689,9 @@ def _complete_step(step, attempt, status, exit_code, reason, outputs):
             )
         _save_queued(to_send)
         if to_send:
-            transaction.on_commit(lambda: send_steps(to_send))
+            transaction.on_commit(lambda: send_steps(to_send, RUN_MESSAGES))
+    if here is None and ended_as != RunStatus.CANCELED:
+        here = _claim_next_queued(step, now)
     return True, here
 
 

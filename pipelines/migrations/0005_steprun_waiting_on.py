@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="steprun",
-            index=models.Index(fields=["run", "status"], name="step_run_status"),
+            index=models.Index(fields=["run", "status", "position"], name="step_run_status"),
         ),
         migrations.AddIndex(
             model_name="steprun",

@@ -5,10 +5,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from pipelines import engine
 from pipelines.engine import submit_run
 from pipelines.graph import validate_graph
 from pipelines.models import Pipeline, PipelineRun, StepRun
-from tests.pipelines.builders import make_snapshot, submit
+from tests.fixtures.worker import purge_queues
+from tests.pipelines.builders import make_snapshot, step, submit
+from tests.pipelines.test_queue_cleanup import waiting
 
 
 def wide_graph(snapshot, size: int, name_length: int = 0) -> dict:
@@ -145,3 +148,17 @@ def test_bad_steps_paging_is_400_naming_it(api, tokens, five_step_run, query, fi
 def test_the_steps_of_another_workspaces_run_are_404(api, tokens, five_step_run):
     response = api.get(f"/runs/{five_step_run.pk}/steps?limit=2", tokens["other"])
     assert response.status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_sends_a_bounded_number_of_messages_and_keeps_the_rest_queued(
+    crew, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(engine, "RUN_MESSAGES", 3)
+    snap = make_snapshot(crew.workspace, tmp_path, {"s.py": "pass\n"})
+    purge_queues()
+    # No test worker takes "gpu": the messages wait in the broker.
+    run = submit(crew, [step(f"s{i}", snap, "s.py", compute_target="gpu") for i in range(8)])
+    assert waiting("gpu") == 3
+    assert set(run.steps.values_list("status", flat=True)) == {"Queued"}
+    purge_queues()
