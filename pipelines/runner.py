@@ -48,6 +48,9 @@ from pipelines.step_tokens import issue_step_token
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
+# How long one task goes on with the steps of its run that it could take up without a
+# broker round trip (see scheduler.complete_step).
+CHAIN_SECONDS = 30
 KILL_GRACE_SECONDS = 3
 
 
@@ -200,8 +203,9 @@ class LogPump(threading.Thread):
 class StepExecution:
     """One attempt of one step on this worker."""
 
-    def __init__(self, step: StepRun, attempt: int, workdir: Path):
+    def __init__(self, step: StepRun, attempt: int, workdir: Path, go_on: bool = True):
         self.step, self.attempt, self.workdir = step, attempt, workdir
+        self.go_on = go_on  # whether the worker may go on with another step of the run
         self.run = step.run
         self.plan = run_plan(self.run)
         self.spec = self.plan.specs[step.name]
@@ -331,6 +335,7 @@ class StepExecution:
                 RunStatus.CANCELED,
                 exit_code=returncode,
                 reason="Canceled while running.",
+                go_on=self.go_on,
             )
         elif self.ended_by == "timeout":
             limit = self.spec["timeout_seconds"]
@@ -340,6 +345,7 @@ class StepExecution:
                 RunStatus.FAILED,
                 exit_code=returncode,
                 reason=f"Timed out after {limit:g} s; its processes were killed.",
+                go_on=self.go_on,
             )
         elif returncode != 0:
             reason = (
@@ -348,7 +354,12 @@ class StepExecution:
                 else f"The script exited with code {returncode}."
             )
             return complete_step(
-                self.step, self.attempt, RunStatus.FAILED, exit_code=returncode, reason=reason
+                self.step,
+                self.attempt,
+                RunStatus.FAILED,
+                exit_code=returncode,
+                reason=reason,
+                go_on=self.go_on,
             )
         else:
             prefix = f"runs/{self.run.pk}/steps/{self.step.pk}/{self.attempt}"
@@ -357,7 +368,12 @@ class StepExecution:
                 for name in self.spec["outputs"]
             }
             return complete_step(
-                self.step, self.attempt, RunStatus.FINISHED, exit_code=0, outputs=outputs
+                self.step,
+                self.attempt,
+                RunStatus.FINISHED,
+                exit_code=0,
+                outputs=outputs,
+                go_on=self.go_on,
             )
 
 
@@ -388,15 +404,15 @@ def argv_of(step: StepRun, workdir: Path) -> list[str]:
     return [spec["script_name"], *render_argv(spec["arguments"], step.run.parameters, paths)]
 
 
-def run_claimed(step: StepRun) -> StepRun | None:
+def run_claimed(step: StepRun, go_on: bool = True) -> StepRun | None:
     """Run the current attempt of a step this worker claimed; returns the next step to run
-    here (already claimed), if any."""
+    here (already claimed), if any (none unless ``go_on``)."""
     attempt, workdir = step.attempts, workdir_of(step)
     work_root()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(mode=0o700)
     try:
-        return StepExecution(step, attempt, workdir).execute()
+        return StepExecution(step, attempt, workdir, go_on).execute()
     except Exception as error:
         logger.exception("step run %s failed in the worker", step.pk)
         StepRun.objects.filter(pk=step.pk, attempts=attempt).update(
@@ -407,6 +423,7 @@ def run_claimed(step: StepRun) -> StepRun | None:
             attempt,
             RunStatus.FAILED,
             reason=f"The worker could not run the step: {type(error).__name__}: {error}",
+            go_on=go_on,
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -414,7 +431,8 @@ def run_claimed(step: StepRun) -> StepRun | None:
 
 def execute_step(step_run_id: int, attempt: int, worker: str) -> None:
     """Claim attempt ``attempt`` of a step and run it to its end on this worker, then the
-    steps after it that became ready for the same compute target.
+    steps after it that became ready for the same compute target, or other Queued steps of
+    the run (for up to CHAIN_SECONDS).
 
     A message for a step that is not Queued any more, or for an attempt already claimed
     (a redelivery), does nothing, so a step never runs twice.
@@ -431,8 +449,11 @@ def execute_step(step_run_id: int, attempt: int, worker: str) -> None:
     step.attempts = attempt  # the folder and argv of the attempt being claimed
     if not claim_step(step, attempt, worker, argv_of(step, workdir_of(step))):
         return
+    started = time.monotonic()
     while step is not None:
-        step = run_claimed(step)
+        # After CHAIN_SECONDS the steps after this one go through the broker again, behind
+        # what other runs queued meanwhile, and a warm shutdown waits for one step only.
+        step = run_claimed(step, go_on=time.monotonic() - started < CHAIN_SECONDS)
         if step is not None:
             step.run = run
             step.argv = argv_of(step, workdir_of(step))

@@ -540,6 +540,23 @@ def send_steps(steps: list[StepRun], window: int | None = None) -> int:
     return sent
 
 
+def _send_next_queued(step: StepRun) -> None:
+    """Send a message for the last Queued step of ``step``'s run and compute target (if any):
+    the work this worker stops going on with continues through the broker."""
+    following = (
+        StepRun.objects.filter(
+            run_id=step.run_id, status=RunStatus.QUEUED, compute_target=step.compute_target
+        )
+        .order_by("-position")
+        .only("pk", "attempts", "compute_target")
+        .first()
+    )
+    if following is not None:
+        send_tasks(
+            RUN_STEP_TASK, [([following.pk, following.attempts + 1], following.compute_target)]
+        )
+
+
 def _claim_next_queued(step: StepRun, now) -> StepRun | None:
     """Another Queued step of ``step``'s run and compute target, claimed for ``step``'s
     worker (Running, its attempt counted) to run next without a broker round trip; None
@@ -611,7 +628,14 @@ def claim_step(step: StepRun, attempt: int, worker: str, argv: list[str]) -> boo
 
 
 def complete_step(
-    step: StepRun, attempt: int, status: str, *, exit_code=None, reason="", outputs=None
+    step: StepRun,
+    attempt: int,
+    status: str,
+    *,
+    exit_code=None,
+    reason="",
+    outputs=None,
+    go_on: bool = True,
 ) -> StepRun | None:
     """Record how attempt ``attempt`` of a step ended and, in the same transaction, start
     the steps waiting for it that became ready (or cancel those that can no longer run);
@@ -620,12 +644,15 @@ def complete_step(
     A step canceled while it ran ends Canceled whatever the process did. One newly ready
     step for the same compute target is returned already claimed for this worker (Running,
     its attempt counted, so the reaper covers it), to run here without a broker round trip;
-    the others are sent. None when there is no such step, or when the attempt no longer
-    owns the step (the reaper gave it to another worker).
+    the others are sent. Else another Queued step of the run and compute target is claimed
+    for this worker the same way. None when there is no such step, or when the attempt no
+    longer owns the step (the reaper gave it to another worker). Without ``go_on`` (the
+    worker has gone on long enough) nothing is claimed: every step that became ready is
+    sent, or a message for the next Queued step of the run keeps it going.
     """
     for tries in range(1, COMPLETION_TRIES + 1):
         try:
-            ended, here = _complete_step(step, attempt, status, exit_code, reason, outputs)
+            ended, here = _complete_step(step, attempt, status, exit_code, reason, outputs, go_on)
             break
         except OperationalError as error:
             transient = getattr(error.__cause__, "sqlstate", None) in TRANSIENT_SQLSTATES
@@ -637,7 +664,7 @@ def complete_step(
     return here
 
 
-def _complete_step(step, attempt, status, exit_code, reason, outputs):
+def _complete_step(step, attempt, status, exit_code, reason, outputs, go_on):
     """``(ended, next step here)`` of one try of ``complete_step``."""
     now = timezone.now()
     ended = {
@@ -646,7 +673,6 @@ def _complete_step(step, attempt, status, exit_code, reason, outputs):
         "finished_at": now,
         "heartbeat_at": now,
     }
-    here = None
     run = _run_of(step)
     plan = run_plan(run)
     # A step that finishes with no step waiting for it changes only its own row: one
@@ -669,7 +695,9 @@ def _complete_step(step, attempt, status, exit_code, reason, outputs):
             to_send = _release(run, plan, {step.name: outputs or {}}, now)
         else:
             _stop_after(run, plan, step.name, ended_as, now)
-        here = next((s for s in to_send if s.compute_target == step.compute_target), None)
+        here = None
+        if go_on:
+            here = next((s for s in to_send if s.compute_target == step.compute_target), None)
         if here is not None:
             to_send.remove(here)
             here.status, here.attempts, here.worker = (
@@ -691,7 +719,10 @@ def _complete_step(step, attempt, status, exit_code, reason, outputs):
         if to_send:
             transaction.on_commit(lambda: send_steps(to_send, RUN_MESSAGES))
     if here is None and ended_as != RunStatus.CANCELED:
-        here = _claim_next_queued(step, now)
+        if go_on:
+            here = _claim_next_queued(step, now)
+        elif not to_send:
+            _send_next_queued(step)
     return True, here
 
 

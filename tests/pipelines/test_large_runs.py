@@ -8,10 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from pipelines import engine
 from pipelines.engine import submit_run
 from pipelines.graph import validate_graph
-from pipelines.models import Pipeline, PipelineRun, StepRun
+from pipelines.models import Pipeline, PipelineRun, RunStatus, StepRun
+from pipelines.scheduler import complete_step
 from tests.fixtures.worker import purge_queues
 from tests.pipelines.builders import make_snapshot, step, submit
 from tests.pipelines.test_queue_cleanup import waiting
+from tests.pipelines.test_scheduler_scale import claimed
 
 
 def wide_graph(snapshot, size: int, name_length: int = 0) -> dict:
@@ -161,4 +163,17 @@ def test_a_run_sends_a_bounded_number_of_messages_and_keeps_the_rest_queued(
     run = submit(crew, [step(f"s{i}", snap, "s.py", compute_target="gpu") for i in range(8)])
     assert waiting("gpu") == 3
     assert set(run.steps.values_list("status", flat=True)) == {"Queued"}
+    purge_queues()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_went_on_long_enough_hands_the_run_back_to_the_broker(crew, tmp_path):
+    snap = make_snapshot(crew.workspace, tmp_path, {"s.py": "pass\n"})
+    run = submit(crew, [step(f"s{i}", snap, "s.py", compute_target="gpu") for i in range(3)])
+    purge_queues()  # as if the messages of s1 and s2 were taken and lost
+    first = claimed(run, "s0")
+    assert complete_step(first, 1, RunStatus.FINISHED, go_on=False) is None
+    # Nothing claimed here; one message for the last Queued step keeps the run going.
+    assert waiting("gpu") == 1
+    assert sorted(run.steps.values_list("status", flat=True)) == ["Finished", "Queued", "Queued"]
     purge_queues()
