@@ -18,6 +18,16 @@ Measurements:
 - ``workers``: one run of 200 independent no-op steps on 1, 2 and 4 worker processes
   (separate ``celery worker -c 1``, as on separate machines); steps finished per second.
   ``benchmarks/engine.py workers`` measures only this one.
+- ``floor``: the machine's floor, measured here in the same hour: a bare Celery app
+  (``benchmarks/floor.py``: no Django, no database) whose task starts ``python -c pass``;
+  a 5-link chain where each task sends the next (20 times), and N independent tasks on one
+  worker of 2 processes for each N of ``wide``.
+- ``wide``: one run of N independent no-op steps for N = 20, 200, 2,000 and 10,000 on one
+  worker of 2 processes: wall time from submit to Finished, ms per step, steps per second,
+  the submit's own time, the worker's peak RSS (all its processes), and ``floor_ratio``:
+  ms per step over the floor's at the same N. ``chain5`` gets a ``floor_ratio`` too.
+  ``benchmarks/engine.py wide [N ...]`` measures the floor and then only this one (the
+  N given, e.g. ``wide 20 200 2000`` on a slow machine); ``engine.py floor`` only the floor.
 """
 
 from __future__ import annotations
@@ -56,6 +66,8 @@ BURST_RUNS = 200
 BURST_CLIENTS = 4
 WIDE_STEPS = 200
 WORKER_PROCESSES = (1, 2, 4)
+WIDE_SIZES = (20, 200, 2000, 10000)
+FLOOR_CHAINS = 20
 
 
 def emit(**fields) -> None:
@@ -185,6 +197,7 @@ def main() -> None:
         p99_ms=round(percentile(down, 0.99) * 1000, 1),
     )
 
+    floor_figures = floor()
     worker = start_workers()
     try:
         chain = graph(5)
@@ -205,6 +218,7 @@ def main() -> None:
             min_s=round(min(durations), 4),
             p99_ms=round(percentile(durations, 0.99) * 1000, 1),
             overhead_ms=round(overhead_ms, 1),
+            floor_ratio=round(median / floor_figures["chain5"], 2),
             errors=PipelineRun.objects.filter(pk__in=chain_ids)
             .exclude(status=RunStatus.FINISHED)
             .count(),
@@ -265,6 +279,7 @@ def main() -> None:
         )
     finally:
         stop_worker(worker)
+    wide(workspace, snapshot, WIDE_SIZES, floor_figures)
     worker_processes(workspace, snapshot)
 
 
@@ -314,8 +329,174 @@ def setup() -> tuple:
     return workspace, snapshot_from_folder(workspace, source)[0], source
 
 
+def process_tree_rss(pid: int) -> int:
+    """Resident bytes of process ``pid`` and every process below it."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in os.listdir(f"/proc/{current}/task"):
+                children = Path(f"/proc/{current}/task/{task}/children").read_text()
+                todo += [int(child) for child in children.split()]
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+class PeakRss(threading.Thread):
+    """Samples a process tree's RSS every 0.2 s while running; ``peak`` in bytes."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            self.peak = max(self.peak, process_tree_rss(self.pid))
+
+    def stop(self) -> int:
+        self.done.set()
+        self.join()
+        return self.peak
+
+
+def start_floor_worker(concurrency: int = 2) -> subprocess.Popen:
+    log = open(Path(tempfile.gettempdir()) / "studio-floor-worker.log", "wb")  # noqa: SIM115
+    env = {**os.environ, "FLOOR_BROKER_URL": settings.CELERY_BROKER_URL}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "celery"), "-A", "benchmarks.floor", "worker",
+         "-Q", "floor", "-c", str(concurrency), "--loglevel", "WARNING", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "-n", f"floor-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(6)
+    return process
+
+
+def wait_size(path: Path, size: int, timeout: float = 1800) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() or path.stat().st_size < size:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} did not reach {size} bytes")
+        time.sleep(0.005)
+
+
+def floor(sizes=WIDE_SIZES) -> dict:
+    """The floor's figures: ``{"chain5": seconds, n: ms per step, ...}``, each also printed."""
+    os.environ["FLOOR_BROKER_URL"] = settings.CELERY_BROKER_URL
+    from benchmarks.floor import step
+
+    folder = Path(tempfile.mkdtemp(prefix="studio-floor-"))
+    worker = start_floor_worker()
+    figures: dict = {}
+    try:
+        warm = folder / "warm"
+        step.apply_async(args=[str(warm)], queue="floor")
+        wait_size(warm, 1)
+        durations = []
+        for index in range(FLOOR_CHAINS):
+            done = folder / f"chain{index}"
+            started = time.perf_counter()
+            step.apply_async(args=[str(done), 4], queue="floor")
+            wait_size(done, 5)
+            durations.append(time.perf_counter() - started)
+        figures["chain5"] = statistics.median(durations)
+        emit(
+            bench="floor",
+            shape="chain5",
+            runs=FLOOR_CHAINS,
+            n=5 * FLOOR_CHAINS,
+            median_s=round(figures["chain5"], 4),
+            min_s=round(min(durations), 4),
+            p99_ms=round(percentile(durations, 0.99) * 1000, 1),
+        )
+        for size in sizes:
+            done = folder / f"wide{size}"
+            started = time.perf_counter()
+            for _ in range(size):
+                step.apply_async(args=[str(done)], queue="floor")
+            wait_size(done, size)
+            elapsed = time.perf_counter() - started
+            figures[size] = elapsed * 1000 / size
+            emit(
+                bench="floor",
+                shape="wide",
+                processes=2,
+                n=size,
+                median_s=round(elapsed, 2),
+                ms_per_step=round(figures[size], 2),
+                rps=round(size / elapsed, 2),
+            )
+    finally:
+        stop_worker(worker)
+    return figures
+
+
+def wide(workspace, snapshot, sizes=WIDE_SIZES, floor_figures: dict | None = None) -> None:
+    """One run of N independent no-op steps on one worker of 2 processes, for each N."""
+    settings.STUDIO_MAX_STEPS = max(settings.STUDIO_MAX_STEPS, *sizes)
+
+    def graph(size: int) -> dict:
+        steps = [
+            {"name": f"w{i}", "script_name": "noop.py", "snapshot": snapshot.sha256,
+             "allow_reuse": False}
+            for i in range(size)
+        ]  # fmt: skip
+        return validate_graph({"parameters": [], "steps": steps}, workspace)
+
+    def submit(graph: dict) -> PipelineRun:
+        return submit_run(workspace=workspace, graph=graph, experiment_name="bench-wide",
+                          parameters={}, by=None, run_source="API")  # fmt: skip
+
+    worker = start_workers(concurrency=2, name="wide")
+    try:
+        wait_finished([submit(graph(2)).pk])  # connected, snapshot unpacked
+        for size in sizes:
+            document = graph(size)
+            rss = PeakRss(worker.pid)
+            rss.start()
+            started = time.perf_counter()
+            run = submit(document)
+            submitted = time.perf_counter() - started
+            wait_finished([run.pk], timeout=3600)
+            elapsed = time.perf_counter() - started
+            peak = rss.stop()
+            finished = run.steps.filter(status=RunStatus.FINISHED).count()
+            per_step = elapsed * 1000 / size
+            figure = dict(
+                bench="wide",
+                processes=2,
+                n=finished,
+                median_s=round(elapsed, 2),
+                ms_per_step=round(per_step, 2),
+                rps=round(finished / elapsed, 2),
+                submit_s=round(submitted, 3),
+                worker_rss_mb=round(peak / 2**20, 1),
+                errors=size - finished,
+            )
+            if floor_figures and size in floor_figures:
+                figure["floor_ratio"] = round(per_step / floor_figures[size], 2)
+            emit(**figure)
+    finally:
+        stop_worker(worker)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] == ["workers"]:
+    command, arguments = (sys.argv[1:2] or [""])[0], sys.argv[2:]
+    if command == "workers":
         worker_processes(*setup()[:2])
+    elif command == "floor":
+        floor([int(n) for n in arguments] or WIDE_SIZES)
+    elif command == "wide":
+        sizes = [int(n) for n in arguments] or list(WIDE_SIZES)
+        bench_workspace, bench_snapshot, _ = setup()
+        wide(bench_workspace, bench_snapshot, sizes, floor(sizes))
     else:
         main()

@@ -19,6 +19,8 @@ from django.db.models import Model
 
 # The largest id a row can have (bigint); larger ones cannot be compared by the databases.
 MAX_ID = 2**63 - 1
+# Values one statement may carry: SQLite takes at most 32,766 parameters, PostgreSQL 65,535.
+MAX_PARAMETERS = 30_000
 
 
 class Table:
@@ -76,32 +78,38 @@ class Table:
         return fields, head, "(" + ", ".join(["%s"] * len(fields)) + ")"
 
     def insert(self, objs: list[Model], ignore_conflicts: bool = False) -> bool:
-        """INSERT ``objs`` (new, unsaved) in one statement and set their primary keys.
+        """INSERT ``objs`` (new, unsaved) and set their primary keys: one statement, or one
+        per ``MAX_PARAMETERS`` values for many rows (a run's thousands of steps).
 
         With ``ignore_conflicts`` a row that would break a unique constraint is left out
         (ON CONFLICT DO NOTHING); returns False when any row was left out.
         """
         fields, head, row = self._insert_parts
-        sql = (
-            f"{head} VALUES {', '.join([row] * len(objs))} "
-            f"{'ON CONFLICT DO NOTHING ' if ignore_conflicts else ''}"
-            f"RETURNING {connection.ops.quote_name(self.model._meta.pk.column)}"
-        )
-        params = [
-            field.get_db_prep_save(field.pre_save(obj, add=True), connection)
-            for obj in objs
-            for field in fields
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            keys = cursor.fetchall()
-        if len(keys) != len(objs):
-            return False
-        for obj, (key,) in zip(objs, keys, strict=True):
-            obj.pk = key
-            obj._state.adding = False
-            obj._state.db = connection.alias
-        return True
+        per_statement = max(1, MAX_PARAMETERS // max(1, len(fields)))
+        complete = True
+        for start in range(0, len(objs), per_statement):
+            chunk = objs[start : start + per_statement]
+            sql = (
+                f"{head} VALUES {', '.join([row] * len(chunk))} "
+                f"{'ON CONFLICT DO NOTHING ' if ignore_conflicts else ''}"
+                f"RETURNING {connection.ops.quote_name(self.model._meta.pk.column)}"
+            )
+            params = [
+                field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+                for obj in chunk
+                for field in fields
+            ]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                keys = cursor.fetchall()
+            if len(keys) != len(chunk):
+                complete = False
+                continue
+            for obj, (key,) in zip(chunk, keys, strict=True):
+                obj.pk = key
+                obj._state.adding = False
+                obj._state.db = connection.alias
+        return complete
 
 
 def load_joined(row, *tables: Table) -> list[Model | None]:
@@ -127,6 +135,13 @@ def fetch_one(sql: str, params: list) -> tuple | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def fetch_all(sql: str, params: list) -> list[tuple]:
+    """Every row of ``sql``."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _legacy_alter_table(on: bool):

@@ -18,11 +18,12 @@ from django.utils import timezone
 from core.actors import actor_label, actor_user
 from core.errors import Conflict, InvalidInput
 from core.sql import fetch_one, table
-from pipelines.graph import resolve_parameters, step_order
+from pipelines.graph import GraphPlan, resolve_parameters
 from pipelines.models import Experiment, PipelineRun, PublishedPipeline, RunStatus, StepRun
 from pipelines.scheduler import (
     ACTIVE_STEP,
     RERUNNABLE,
+    RUN_MESSAGES,
     advance_run,
     plan_new_run,
     schedule_steps,
@@ -69,7 +70,7 @@ def submit_run(
     broker cannot be reached (the periodic dispatcher sends it later).
     """
     name = clean_experiment_name(experiment_name)
-    order = {step_name: index for index, step_name in enumerate(step_order(graph))}
+    plan = GraphPlan(graph)
     run = PipelineRun(
         workspace=workspace,
         pipeline=pipeline,
@@ -88,7 +89,9 @@ def submit_run(
     )
     steps = [
         StepRun(
-            name=step["name"], position=order[step["name"]], compute_target=step["compute_target"]
+            name=step["name"],
+            position=plan.position[step["name"]],
+            compute_target=step["compute_target"],
         )
         for step in graph["steps"]
     ]
@@ -98,7 +101,7 @@ def submit_run(
         run.experiment = _experiment(workspace, name)
         # The first steps are decided (reused or Queued) before the rows are written, so the
         # rows go in as decided and only the broker publish is left after the commit.
-        to_send = plan_new_run(run, steps)
+        to_send = plan_new_run(run, steps, plan)
         # Hand-written INSERTs: this is the API's busiest path (see core.sql).
         table(PipelineRun).insert([run])
         for step in steps:
@@ -166,7 +169,7 @@ def _experiment(workspace, name: str) -> Experiment:
 def _send_first_steps(run: PipelineRun, to_send: list[StepRun]) -> None:
     """Publish a new run's Queued steps; when none could be sent the run goes back to
     NotStarted (its steps already did) and ``dispatch_waiting_runs`` sends it later."""
-    if to_send and not send_steps(to_send):
+    if to_send and not send_steps(to_send, RUN_MESSAGES):
         PipelineRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
             status=RunStatus.NOT_STARTED, dispatched_at=None
         )
@@ -244,7 +247,7 @@ def dispatch_run(run: PipelineRun) -> bool:
         locked.status, locked.dispatched_at = RunStatus.QUEUED, timezone.now()
         locked.save(update_fields=["status", "dispatched_at"])
         to_send = schedule_steps(locked)
-    if to_send and not send_steps(to_send):
+    if to_send and not send_steps(to_send, RUN_MESSAGES):
         PipelineRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
             status=RunStatus.NOT_STARTED, dispatched_at=None
         )

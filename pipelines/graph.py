@@ -29,6 +29,7 @@ from pipelines.parameters import (
 
 __all__ = [
     "GraphError",
+    "GraphPlan",
     "ParameterError",
     "render_argv",
     "resolve_parameters",
@@ -42,7 +43,6 @@ __all__ = [
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DEFAULT_TIMEOUT_SECONDS = 24 * 3600
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
-MAX_STEPS = 200
 
 
 class GraphError(InvalidInput):
@@ -65,6 +65,7 @@ class _Checker:
     def __init__(self, workspace):
         self.workspace = workspace
         self.details: list[dict] = []
+        self.snapshot_files: dict[str, set[str]] = {}  # built once per snapshot, not per step
 
     def error(self, field: str, message: str) -> None:
         self.details.append({"field": field, "message": message})
@@ -183,11 +184,17 @@ class _Checker:
                 f"step {name!r}: unknown snapshot "
                 f"{step['snapshot']!r} (upload the source folder first)",
             )
-        elif posixpath.normpath(script) not in set(snapshot.files):
+        elif posixpath.normpath(script) not in self.files_of(snapshot):
             self.error(
                 f"{field}.script_name",
                 f"step {name!r}: script {script!r} is not in snapshot {step['snapshot'][:12]}",
             )
+
+    def files_of(self, snapshot) -> set[str]:
+        files = self.snapshot_files.get(snapshot.sha256)
+        if files is None:
+            files = self.snapshot_files[snapshot.sha256] = set(snapshot.files)
+        return files
 
     def step(self, index: int, raw, parameters: set[str], snapshots: dict) -> dict | None:
         field = f"Graph.steps[{index}]"
@@ -302,30 +309,62 @@ def upstream_steps(graph: dict) -> dict[str, set[str]]:
     }
 
 
+def downstream_steps(graph: dict, upstream: dict[str, set[str]]) -> dict[str, list[str]]:
+    """For each step name, the names of the steps that wait for it, in the graph's order."""
+    downstream: dict[str, list[str]] = {s["name"]: [] for s in graph["steps"]}
+    for step in graph["steps"]:
+        for name in upstream[step["name"]]:
+            if name in downstream:
+                downstream[name].append(step["name"])
+    return downstream
+
+
 def step_order(graph: dict) -> list[str]:
-    """Step names in an order where every step comes after the steps it waits for.
+    """Step names in an order where every step comes after the steps it waits for: the
+    steps that wait for nothing in the graph's order, then each step as soon as the last
+    step it waits for is placed (time linear in steps and edges).
 
     Raises GraphError naming the steps that form a cycle.
     """
     upstream = upstream_steps(graph)
-    waiting = {name: set(deps) for name, deps in upstream.items()}
+    downstream = downstream_steps(graph, upstream)
+    waiting = {name: len(deps) for name, deps in upstream.items()}
     ready = deque(s["name"] for s in graph["steps"] if not waiting[s["name"]])
     order = []
     while ready:
         name = ready.popleft()
         order.append(name)
-        for other, deps in waiting.items():
-            if name in deps:
-                deps.discard(name)
-                if not deps:
-                    ready.append(other)
+        for other in downstream[name]:
+            waiting[other] -= 1
+            if not waiting[other]:
+                ready.append(other)
     if len(order) < len(waiting):
-        stuck = ", ".join(repr(n) for n in waiting if n not in order)
+        placed = set(order)
+        stuck = ", ".join(repr(n) for n in waiting if n not in placed)
         raise GraphError(
             f"The steps form a cycle: {stuck}.",
             [{"field": "Graph.steps", "message": f"steps {stuck} wait for each other (a cycle)"}],
         )
     return order
+
+
+class GraphPlan:
+    """What the engine looks up in a run's graph, indexed once: each step's spec by name,
+    the steps it waits for and the steps waiting for it, the writer of each data item, and
+    each step's place in ``step_order`` (its ``StepRun.position``)."""
+
+    def __init__(self, graph: dict):
+        self.specs: dict[str, dict] = {s["name"]: s for s in graph["steps"]}
+        self.writers: dict[str, str] = {
+            data: s["name"] for s in graph["steps"] for data in s["outputs"]
+        }
+        self.upstream = upstream_steps(graph)
+        self.downstream = downstream_steps(graph, self.upstream)
+        self.position = {name: index for index, name in enumerate(step_order(graph))}
+
+    def producers(self, name: str) -> set[str]:
+        """The steps whose outputs step ``name`` reads."""
+        return {self.writers[d] for d in self.specs[name]["inputs"] if d in self.writers}
 
 
 def validate_graph(graph, workspace) -> dict:
@@ -349,10 +388,17 @@ def validate_graph(graph, workspace) -> dict:
             "A pipeline needs at least one step.",
             [*checker.details, {"field": "Graph.steps", "message": "no steps"}],
         )
-    if len(raw_steps) > MAX_STEPS:
+    limit = settings.STUDIO_MAX_STEPS
+    if len(raw_steps) > limit:
         raise GraphError(
-            f"A pipeline has at most {MAX_STEPS} steps.",
-            [{"field": "Graph.steps", "message": "too many steps"}],
+            f"A pipeline has at most {limit} steps (STUDIO_MAX_STEPS); this one has "
+            f"{len(raw_steps)}.",
+            [
+                {
+                    "field": "Graph.steps",
+                    "message": f"{len(raw_steps)} steps, over the limit of {limit}",
+                }
+            ],
         )
     hashes = {s.get("snapshot") for s in raw_steps if isinstance(s, dict)}
     snapshots = {

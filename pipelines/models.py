@@ -332,6 +332,9 @@ class StepRun(models.Model):
         max_length=16, choices=RunStatus.choices, default=RunStatus.NOT_STARTED
     )
     compute_target = models.CharField(max_length=64, default="cpu")
+    # How many of the steps it waits for have not Finished yet: each completion counts down
+    # only the steps waiting for it, and a step that reaches 0 is ready to start.
+    waiting_on = models.IntegerField(default=0)
     # What identifies the work for reuse: snapshot, script, arguments, parameters, inputs.
     fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     reused_from = models.ForeignKey(
@@ -360,6 +363,11 @@ class StepRun(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "heartbeat_at"], name="step_status_heartbeat"),
+            # "Is any step of this run still to end?" after each completion, and the next
+            # Queued step of a run for a worker to go on with, without a scan.
+            models.Index(fields=["run", "status", "position"], name="step_run_status"),
+            # The steps list, a page at a time in graph order.
+            models.Index(fields=["run", "position"], name="step_run_position"),
         ]
 
     def __str__(self) -> str:

@@ -33,21 +33,24 @@ from django.utils import timezone
 
 from pipelines.graph import render_argv
 from pipelines.models import RunStatus, SourceSnapshot, StepRun
-from pipelines.scheduler import claim_step, complete_step
+from pipelines.scheduler import claim_step, complete_step, run_plan
 from pipelines.snapshots import unpacked_snapshot
 from pipelines.step_isolation import (
     hand_over,
-    launch_options,
     link_sources,
     sandboxed,
+    step_launch,
     work_root,
 )
-from pipelines.step_processes import children, die_with_worker, kill_descendants
+from pipelines.step_processes import children, kill_descendants
 from pipelines.step_tokens import issue_step_token
 
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
+# How long one task goes on with the steps of its run that it could take up without a
+# broker round trip (see scheduler.complete_step).
+CHAIN_SECONDS = 30
 KILL_GRACE_SECONDS = 3
 
 
@@ -200,32 +203,33 @@ class LogPump(threading.Thread):
 class StepExecution:
     """One attempt of one step on this worker."""
 
-    def __init__(self, step: StepRun, attempt: int, workdir: Path):
+    def __init__(self, step: StepRun, attempt: int, workdir: Path, go_on: bool = True):
         self.step, self.attempt, self.workdir = step, attempt, workdir
+        self.go_on = go_on  # whether the worker may go on with another step of the run
         self.run = step.run
-        self.spec = next(s for s in self.run.graph["steps"] if s["name"] == step.name)
+        self.plan = run_plan(self.run)
+        self.spec = self.plan.specs[step.name]
         self.ended_by = ""  # "canceled", "lost" or "timeout" when the worker stopped it
 
     def prepare(self) -> Path:
         """Inputs fetched, output folders made, sources linked, the folder handed to the
         step account; returns the script path."""
-        writers = {d: s["name"] for s in self.run.graph["steps"] for d in s["outputs"]}
-        names = {writers[d] for d in self.spec["inputs"]}
-        producers = {
-            s.name: s for s in self.run.steps.filter(name__in=names).only("name", "outputs")
-        }
-        for name in self.spec["inputs"]:
-            fetch_input(
-                producers[writers[name]].outputs.get(name, {}), self.workdir / "inputs" / name
+        writers = self.plan.writers
+        if self.spec["inputs"]:
+            producers = dict(
+                self.run.steps.filter(name__in=self.plan.producers(self.step.name)).values_list(
+                    "name", "outputs"
+                )
             )
+            for name in self.spec["inputs"]:
+                fetch_input(producers[writers[name]].get(name, {}), self.workdir / "inputs" / name)
         for name in self.spec["outputs"]:
             (self.workdir / "outputs" / name).mkdir(parents=True, exist_ok=True)
         (self.workdir / "tmp").mkdir(exist_ok=True)
         (self.workdir / "cwd").mkdir(exist_ok=True)
-        snapshot = SourceSnapshot.objects.get(
-            workspace_id=self.run.workspace_id, sha256=self.spec["snapshot"]
+        link_sources(
+            snapshot_folder(self.run.workspace_id, self.spec["snapshot"]), self.workdir / "src"
         )
-        link_sources(unpacked_snapshot(snapshot), self.workdir / "src")
         hand_over(self.workdir)
         return self.workdir / "src" / self.spec["script_name"]
 
@@ -294,16 +298,18 @@ class StepExecution:
     def execute(self) -> StepRun | None:
         script = self.prepare()
         spared = children(os.getpid())  # a beat or pool process of a solo worker
+        argv, options = step_launch(
+            sandboxed([sys.executable, str(script), *self.step.argv[1:]], self.workdir)
+        )
         process = subprocess.Popen(
-            sandboxed([sys.executable, str(script), *self.step.argv[1:]], self.workdir),
+            argv,
             cwd=self.workdir / "cwd",
             env=self.environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_worker,  # before the pump thread starts
-            **launch_options(),
+            **options,  # before the pump thread starts (a preexec_fn without setpriv)
         )
         pump = LogPump(process.stdout)
         pump.start()
@@ -329,6 +335,7 @@ class StepExecution:
                 RunStatus.CANCELED,
                 exit_code=returncode,
                 reason="Canceled while running.",
+                go_on=self.go_on,
             )
         elif self.ended_by == "timeout":
             limit = self.spec["timeout_seconds"]
@@ -338,6 +345,7 @@ class StepExecution:
                 RunStatus.FAILED,
                 exit_code=returncode,
                 reason=f"Timed out after {limit:g} s; its processes were killed.",
+                go_on=self.go_on,
             )
         elif returncode != 0:
             reason = (
@@ -346,7 +354,12 @@ class StepExecution:
                 else f"The script exited with code {returncode}."
             )
             return complete_step(
-                self.step, self.attempt, RunStatus.FAILED, exit_code=returncode, reason=reason
+                self.step,
+                self.attempt,
+                RunStatus.FAILED,
+                exit_code=returncode,
+                reason=reason,
+                go_on=self.go_on,
             )
         else:
             prefix = f"runs/{self.run.pk}/steps/{self.step.pk}/{self.attempt}"
@@ -355,8 +368,27 @@ class StepExecution:
                 for name in self.spec["outputs"]
             }
             return complete_step(
-                self.step, self.attempt, RunStatus.FINISHED, exit_code=0, outputs=outputs
+                self.step,
+                self.attempt,
+                RunStatus.FINISHED,
+                exit_code=0,
+                outputs=outputs,
+                go_on=self.go_on,
             )
+
+
+_snapshot_folders: dict[tuple[int, str], Path] = {}
+
+
+def snapshot_folder(workspace_id: int, sha256: str) -> Path:
+    """The unpacked folder of the workspace's snapshot ``sha256``: looked up and unpacked
+    once per worker process (again only if its folder went away)."""
+    key = (workspace_id, sha256)
+    folder = _snapshot_folders.get(key)
+    if folder is None or not folder.is_dir():
+        snapshot = SourceSnapshot.objects.get(workspace_id=workspace_id, sha256=sha256)
+        folder = _snapshot_folders[key] = unpacked_snapshot(snapshot)
+    return folder
 
 
 def workdir_of(step: StepRun) -> Path:
@@ -366,21 +398,21 @@ def workdir_of(step: StepRun) -> Path:
 
 def argv_of(step: StepRun, workdir: Path) -> list[str]:
     """``[script_name, *arguments]`` with parameter values and the data folders' paths."""
-    spec = next(s for s in step.run.graph["steps"] if s["name"] == step.name)
+    spec = run_plan(step.run).specs[step.name]
     paths = {name: workdir / "inputs" / name for name in spec["inputs"]}
     paths.update({name: workdir / "outputs" / name for name in spec["outputs"]})
     return [spec["script_name"], *render_argv(spec["arguments"], step.run.parameters, paths)]
 
 
-def run_claimed(step: StepRun) -> StepRun | None:
+def run_claimed(step: StepRun, go_on: bool = True) -> StepRun | None:
     """Run the current attempt of a step this worker claimed; returns the next step to run
-    here (already claimed), if any."""
+    here (already claimed), if any (none unless ``go_on``)."""
     attempt, workdir = step.attempts, workdir_of(step)
     work_root()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(mode=0o700)
     try:
-        return StepExecution(step, attempt, workdir).execute()
+        return StepExecution(step, attempt, workdir, go_on).execute()
     except Exception as error:
         logger.exception("step run %s failed in the worker", step.pk)
         StepRun.objects.filter(pk=step.pk, attempts=attempt).update(
@@ -391,6 +423,7 @@ def run_claimed(step: StepRun) -> StepRun | None:
             attempt,
             RunStatus.FAILED,
             reason=f"The worker could not run the step: {type(error).__name__}: {error}",
+            go_on=go_on,
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -398,20 +431,29 @@ def run_claimed(step: StepRun) -> StepRun | None:
 
 def execute_step(step_run_id: int, attempt: int, worker: str) -> None:
     """Claim attempt ``attempt`` of a step and run it to its end on this worker, then the
-    steps after it that became ready for the same compute target.
+    steps after it that became ready for the same compute target, or other Queued steps of
+    the run (for up to CHAIN_SECONDS).
 
     A message for a step that is not Queued any more, or for an attempt already claimed
     (a redelivery), does nothing, so a step never runs twice.
     """
-    step = StepRun.objects.select_related("run").defer("log").filter(pk=step_run_id).first()
+    step = (
+        StepRun.objects.select_related("run")
+        .defer("log", "run__graph")  # the graph is read once per process (run_plan)
+        .filter(pk=step_run_id)
+        .first()
+    )
     if step is None:
         return
     run = step.run
     step.attempts = attempt  # the folder and argv of the attempt being claimed
     if not claim_step(step, attempt, worker, argv_of(step, workdir_of(step))):
         return
+    started = time.monotonic()
     while step is not None:
-        step = run_claimed(step)
+        # After CHAIN_SECONDS the steps after this one go through the broker again, behind
+        # what other runs queued meanwhile, and a warm shutdown waits for one step only.
+        step = run_claimed(step, go_on=time.monotonic() - started < CHAIN_SECONDS)
         if step is not None:
             step.run = run
             step.argv = argv_of(step, workdir_of(step))

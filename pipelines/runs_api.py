@@ -55,6 +55,8 @@ from .submission import (
 router = Router(tags=["runs"])
 
 LOG_CHUNK_BYTES = 256 * 1024
+# Steps per page of GET /runs/{id}/steps: a run of up to STUDIO_MAX_STEPS comes in pages.
+STEP_PAGE_DEFAULT = STEP_PAGE_MAX = 1000
 
 
 def _runs(principal):
@@ -159,11 +161,46 @@ def get_run(request, id: Id):
     return run_out(request, _run(request, id))
 
 
-@router.get("/runs/{id}/steps", response={200: StepList, **READ_ERRORS})
-def list_run_steps(request, id: Id):
-    """The run's step runs in graph order."""
+class StepPage(Schema):
+    cursor: str | None = Field(None, max_length=200, description="NextCursor of the page before.")
+    limit: int = Field(STEP_PAGE_DEFAULT, ge=1, le=STEP_PAGE_MAX)
+
+
+def _encode_step_cursor(step: StepRun) -> str:
+    raw = json.dumps([step.position, step.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_step_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        position, pk = json.loads(raw)
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (position, pk)):
+            raise ValueError
+        if not (0 <= position <= MAX_ID and 0 < pk <= MAX_ID):
+            raise ValueError
+        return position, pk
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(
+            400, "invalid", "The cursor is not valid.", [{"field": "cursor", "message": "unknown"}]
+        ) from None
+
+
+@router.get("/runs/{id}/steps", response={200: StepList, 400: Error, **READ_ERRORS})
+def list_run_steps(request, id: Id, page: Query[StepPage]):
+    """The run's step runs in graph order, ``limit`` at a time (default and most: 1000);
+    ``NextCursor`` asks for the next page and is null on the last."""
     steps = _run(request, id).steps.defer("log", "argv").order_by("position", "id")
-    return {"Items": [step_out(step) for step in steps]}
+    if page.cursor:
+        position, pk = _decode_step_cursor(page.cursor)
+        steps = steps.filter(Q(position__gt=position) | Q(position=position, pk__gt=pk))
+    found = list(steps[: page.limit + 1])
+    more = len(found) > page.limit
+    found = found[: page.limit]
+    return {
+        "Items": [step_out(step) for step in found],
+        "NextCursor": _encode_step_cursor(found[-1]) if more else None,
+    }
 
 
 @router.get("/runs/{id}/steps/{step_id}/log", response={200: LogOut, 400: Error, **READ_ERRORS})

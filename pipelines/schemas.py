@@ -192,6 +192,7 @@ class StepOut(Schema):
 
 class StepList(Schema):
     Items: list[StepOut]
+    NextCursor: str | None = None
 
 
 def step_out(step: StepRun) -> dict:

@@ -1,7 +1,9 @@
 """Keeping step code away from the server, other workspaces and other steps.
 
-- **Account.** A root worker starts each step as ``STUDIO_STEP_USER`` (setgid, setgroups([])
-  and setuid in the child before exec). That account owns nothing of the server's: the server
+- **Account.** A root worker starts each step as ``STUDIO_STEP_USER`` (through util-linux's
+  ``setpriv``, which switches account and sets the parent-death signal before it executes the
+  step, so the worker starts it with vfork; without ``setpriv``, setgid, setgroups([]) and
+  setuid in a forked child before exec). That account owns nothing of the server's: the server
   writes everything with umask 007 (settings), :func:`secure_server_folders` takes the "other"
   bits off what an older version left, and the step's work folder is handed to the account
   only for the step's lifetime. A worker that cannot switch accounts says so loudly at start.
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+
+from pipelines.step_processes import die_with_worker
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +114,31 @@ def launch_options() -> dict:
     if account is None:
         return {"umask": 0o077}
     return {"user": account.uid, "group": account.gid, "extra_groups": [], "umask": 0o077}
+
+
+@functools.cache
+def setpriv() -> str | None:
+    """util-linux's setpriv, or None where it is missing."""
+    return shutil.which("setpriv")
+
+
+def step_launch(command: list[str]) -> tuple[list[str], dict]:
+    """``(argv, Popen keyword arguments)`` that start ``command`` as the step account (when
+    the worker can switch to it), killed with SIGKILL when the worker dies, and making its
+    files private to it.
+
+    With ``setpriv`` the switch and the parent-death signal happen in ``setpriv`` itself, so
+    Python starts the process with vfork: a fork of a worker of a hundred megabytes or more
+    copies its page tables, about as long as the step's interpreter takes to start. Without
+    it, Popen forks and does both in the child before exec.
+    """
+    tool, account = setpriv(), step_account()
+    if tool is None:
+        return command, {"preexec_fn": die_with_worker, **launch_options()}
+    prefix = [tool, "--pdeathsig", "KILL"]
+    if account is not None:
+        prefix += [f"--reuid={account.uid}", f"--regid={account.gid}", "--clear-groups"]
+    return [*prefix, "--", *command], {"umask": 0o077}
 
 
 def interpreter_problem() -> str | None:

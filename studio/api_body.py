@@ -1,6 +1,7 @@
 """Request bodies of the REST API, checked before ninja parses them.
 
-JSON bodies are at most ``STUDIO_MAX_REQUEST_BYTES`` (413), must be ``application/json``
+JSON bodies are at most ``STUDIO_MAX_REQUEST_BYTES`` (413; a new pipeline's graph, which may
+hold thousands of steps: ``STUDIO_MAX_GRAPH_REQUEST_BYTES``), must be ``application/json``
 (415), valid JSON (400) and, like the path and query parameters, free of text no database can
 store: NUL characters and unpaired UTF-16 surrogates (400 naming the field). Only the snapshot
 upload takes ``multipart/form-data``, up to ``DATA_UPLOAD_MAX_MEMORY_SIZE``.
@@ -36,8 +37,11 @@ def request_problem(request) -> ApiError | None:
             return _unstorable(name.encode("utf-8", "backslashreplace").decode())
     if request.method not in {"POST", "PUT", "PATCH"}:
         return None
-    upload = request.path.rstrip("/").endswith("/snapshots")
+    path = request.path.rstrip("/")
+    upload = path.endswith("/snapshots")
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE if upload else settings.STUDIO_MAX_REQUEST_BYTES
+    if request.method == "POST" and path.endswith("/pipelines"):
+        limit = settings.STUDIO_MAX_GRAPH_REQUEST_BYTES
     try:
         length = int(request.headers.get("Content-Length") or 0)
     except ValueError:

@@ -225,6 +225,8 @@ STORAGES = {
 STUDIO_WORK_DIR = Path(os.environ.get("STUDIO_WORK_DIR", VAR_DIR / "work"))
 STUDIO_SNAPSHOT_MAX_BYTES = int(os.environ.get("STUDIO_SNAPSHOT_MAX_BYTES", 50 * 1024 * 1024))
 STUDIO_MAX_REQUEST_BYTES = 1024 * 1024
+# POST /pipelines carries a graph of up to STUDIO_MAX_STEPS steps (a few hundred bytes each).
+STUDIO_MAX_GRAPH_REQUEST_BYTES = 16 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = STUDIO_SNAPSHOT_MAX_BYTES + 1024 * 1024
 # Compute targets a step may name; each is a Celery queue ("-Q gpu" takes only gpu steps).
 STUDIO_COMPUTE_TARGETS = env_list("STUDIO_COMPUTE_TARGETS", ["cpu", "gpu"])
@@ -242,6 +244,8 @@ STUDIO_QUEUED_RESEND_SECONDS = float(os.environ.get("STUDIO_QUEUED_RESEND_SECOND
 STUDIO_METRICS_ENABLED = env_bool("STUDIO_METRICS_ENABLED", False)
 STUDIO_METRICS_TOKEN = os.environ.get("STUDIO_METRICS_TOKEN", "")
 STUDIO_MAX_LOG_BYTES = int(os.environ.get("STUDIO_MAX_LOG_BYTES", 5 * 1024 * 1024))
+# Most steps a pipeline's graph may hold (a submit over it is refused with a 400 naming it).
+STUDIO_MAX_STEPS = int(os.environ.get("STUDIO_MAX_STEPS", "10000"))
 # Seconds between beat's passes: dispatcher, reaper and due schedules (studio/celery.py reads
 # the same variable to build the beat schedule).
 STUDIO_SCHEDULER_INTERVAL = float(os.environ.get("STUDIO_SCHEDULER_INTERVAL", "10"))

@@ -26,6 +26,10 @@ def test_steps_running_as_the_worker_are_announced_loudly(account_setting, name,
     (warning,) = [w for w in step_isolation.isolation_warnings() if "STEPS RUN AS" in w]
     assert why in warning and "database file" in warning
     assert step_isolation.launch_options() == {"umask": 0o077}
+    if step_isolation.setpriv() is not None:  # only the parent-death signal is set
+        argv, options = step_isolation.step_launch(["python", "s.py"])
+        assert argv[1:] == ["--pdeathsig", "KILL", "--", "python", "s.py"]
+        assert options == {"umask": 0o077}
 
 
 def test_a_root_worker_switches_to_the_step_account(account_setting, step_account):
@@ -40,3 +44,18 @@ def test_a_root_worker_switches_to_the_step_account(account_setting, step_accoun
         "umask": 0o077,
     }
     assert not [w for w in step_isolation.isolation_warnings() if "STEPS" in w]
+    if step_isolation.setpriv() is None:
+        return
+    # The switch happens in setpriv, so the worker starts the step with vfork, not a fork.
+    argv, options = step_isolation.step_launch(["python", "s.py"])
+    assert argv[1:] == [
+        "--pdeathsig",
+        "KILL",
+        f"--reuid={account.uid}",
+        f"--regid={account.gid}",
+        "--clear-groups",
+        "--",
+        "python",
+        "s.py",
+    ]
+    assert options == {"umask": 0o077}

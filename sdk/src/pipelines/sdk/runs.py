@@ -231,7 +231,15 @@ class PipelineRun:
         return self._details
 
     def _fetch_steps(self) -> list[dict[str, Any]]:
-        return self._http.get(f"/runs/{self.id}/steps")["Items"]
+        """Every step of the run, following the server's pages (a run may have thousands)."""
+        steps: list[dict[str, Any]] = []
+        params: dict[str, Any] = {}
+        while True:
+            answer = self._http.get(f"/runs/{self.id}/steps", params=params)
+            steps += answer["Items"]
+            if not answer.get("NextCursor"):
+                return steps
+            params["cursor"] = answer["NextCursor"]
 
     def get_status(self) -> str:
         """Fetch and return the run's status: NotStarted, Queued, Running, Finished, Failed,
