@@ -28,6 +28,8 @@ Measurements:
   ms per step over the floor's at the same N. ``chain5`` gets a ``floor_ratio`` too.
   ``benchmarks/engine.py wide [N ...]`` measures the floor and then only this one (the
   N given, e.g. ``wide 20 200 2000`` on a slow machine); ``engine.py floor`` only the floor.
+- ``engine.py chain`` measures only ``interpreter``, the floor's chain and ``chain5`` (the
+  per-step overhead), in about a minute.
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ def interpreter_start(script: Path) -> list[float]:
     return times
 
 
-def main() -> None:
+def main(chain_only: bool = False) -> None:
     workspace, snapshot, source = setup()
 
     def graph(length: int) -> dict:
@@ -175,6 +177,10 @@ def main() -> None:
         min_s=round(min(interpreter), 4),
     )
 
+    if chain_only:
+        chain5(submit, graph(5), interpreter, floor([]))
+        return
+
     down, kept = [], []
     reachable = settings.CELERY_BROKER_URL
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
@@ -198,32 +204,8 @@ def main() -> None:
     )
 
     floor_figures = floor()
-    worker = start_workers()
+    worker = chain5(submit, graph(5), interpreter, floor_figures, keep_worker=True)
     try:
-        chain = graph(5)
-        wait_finished([submit(chain).pk])  # warm-up: worker connected, snapshot unpacked
-        durations, chain_ids = [], []
-        for _ in range(CHAIN_RUNS):
-            started = time.perf_counter()
-            chain_ids.append(submit(chain).pk)
-            wait_finished(chain_ids[-1:])
-            durations.append(time.perf_counter() - started)
-        median = statistics.median(durations)
-        overhead_ms = (median / 5 - statistics.median(interpreter)) * 1000
-        emit(
-            bench="chain5",
-            runs=CHAIN_RUNS,
-            n=5 * CHAIN_RUNS,
-            median_s=round(median, 4),
-            min_s=round(min(durations), 4),
-            p99_ms=round(percentile(durations, 0.99) * 1000, 1),
-            overhead_ms=round(overhead_ms, 1),
-            floor_ratio=round(median / floor_figures["chain5"], 2),
-            errors=PipelineRun.objects.filter(pk__in=chain_ids)
-            .exclude(status=RunStatus.FINISHED)
-            .count(),
-        )
-
         single = graph(1)
         ids, latencies, errors = [], [], []
         lock = threading.Lock()
@@ -281,6 +263,42 @@ def main() -> None:
         stop_worker(worker)
     wide(workspace, snapshot, WIDE_SIZES, floor_figures)
     worker_processes(workspace, snapshot)
+
+
+def chain5(submit, chain: dict, interpreter: list[float], floor_figures: dict, keep_worker=False):
+    """Submit-to-Finished of the 5-step ``chain``, one run at a time, and the overhead per
+    step beyond starting the interpreter. Returns the worker when ``keep_worker``."""
+    worker = start_workers()
+    try:
+        wait_finished([submit(chain).pk])  # warm-up: worker connected, snapshot unpacked
+        durations, chain_ids = [], []
+        for _ in range(CHAIN_RUNS):
+            started = time.perf_counter()
+            chain_ids.append(submit(chain).pk)
+            wait_finished(chain_ids[-1:])
+            durations.append(time.perf_counter() - started)
+        median = statistics.median(durations)
+        overhead_ms = (median / 5 - statistics.median(interpreter)) * 1000
+        emit(
+            bench="chain5",
+            runs=CHAIN_RUNS,
+            n=5 * CHAIN_RUNS,
+            median_s=round(median, 4),
+            min_s=round(min(durations), 4),
+            p99_ms=round(percentile(durations, 0.99) * 1000, 1),
+            overhead_ms=round(overhead_ms, 1),
+            floor_ratio=round(median / floor_figures["chain5"], 2),
+            errors=PipelineRun.objects.filter(pk__in=chain_ids)
+            .exclude(status=RunStatus.FINISHED)
+            .count(),
+        )
+    except BaseException:
+        stop_worker(worker)
+        raise
+    if keep_worker:
+        return worker
+    stop_worker(worker)
+    return None
 
 
 def worker_processes(workspace, snapshot) -> None:
@@ -494,6 +512,8 @@ if __name__ == "__main__":
         worker_processes(*setup()[:2])
     elif command == "floor":
         floor([int(n) for n in arguments] or WIDE_SIZES)
+    elif command == "chain":
+        main(chain_only=True)
     elif command == "wide":
         sizes = [int(n) for n in arguments] or list(WIDE_SIZES)
         bench_workspace, bench_snapshot, _ = setup()

@@ -83,7 +83,7 @@ class _Checker:
                 self.error(field, "expected an object with a name and a default_value")
                 continue
             name = item["name"]
-            if not NAME_PATTERN.match(name):
+            if not NAME_PATTERN.fullmatch(name):
                 self.error(f"{field}.name", f"parameter name {name!r} is not a valid name")
                 continue
             if name in seen:
@@ -113,7 +113,7 @@ class _Checker:
             self.error(field, f"step {step_name!r}: {what} must be a list of names")
             return []
         for name in raw:
-            if what != "run_after" and not NAME_PATTERN.match(name):
+            if what != "run_after" and not NAME_PATTERN.fullmatch(name):
                 self.error(field, f"step {step_name!r}: {name!r} is not a valid data name")
         if len(set(raw)) != len(raw):
             self.error(field, f"step {step_name!r}: {what} lists a name twice")

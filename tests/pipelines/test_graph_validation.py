@@ -199,3 +199,15 @@ def test_a_group_label_is_kept_and_steps_without_one_stay_as_they_were(crew, sna
 def test_a_bad_group_label_is_refused(crew, snap, group):
     message = refusal(crew, [step("one", snap, "a.py", group=group)])
     assert message.startswith("step 'one': group must be a name of 1 to 128 letters")
+
+
+def test_names_ending_in_a_newline_are_refused(crew, snap):
+    """A data or parameter name must be a name to its end: "model\\n" would become a folder
+    name and an argparse flag that no step could match."""
+    message = refusal(
+        crew,
+        [step("one", snap, "a.py", outputs=["model\n"])],
+        parameters=[{"name": "n\n", "default_value": 1}],
+    )
+    assert "'model\\n' is not a valid data name" in message
+    assert "parameter name 'n\\n' is not a valid name" in message
