@@ -13,7 +13,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 
 from core.pagination import page_of
 
-from .comparison import fold_metrics, metrics_by_run
+from .comparison import metric_columns
 from .models import PipelineRun, RunMetricValue
 from .queries import LIST_DEFERRED
 
@@ -143,7 +143,7 @@ def run_table(request, runs: QuerySet[PipelineRun]) -> RunTable:
     runs = runs.defer(None).defer(*(f for f in LIST_DEFERRED if f != "parameters"))
     page = page_of(sorted_runs(runs, sort, request.workspace), request.GET.get("page"))
     listed = list(page.object_list)
-    folded = {pk: fold_metrics(items) for pk, items in metrics_by_run(r.pk for r in listed).items()}
+    folded, metric_names = metric_columns([run.pk for run in listed], metrics)
     rows = [
         (
             run,
@@ -162,7 +162,6 @@ def run_table(request, runs: QuerySet[PipelineRun]) -> RunTable:
     if key in columns:
         columns[key].direction = "desc" if sort.startswith("-") else "asc"
     param_names = {name for run in listed for name in (run.parameters or {})}
-    metric_names = {name for values in folded.values() for name in values}
     return RunTable(
         page=page,
         sort=sort,
@@ -171,7 +170,7 @@ def run_table(request, runs: QuerySet[PipelineRun]) -> RunTable:
         columns=columns,
         rows=rows,
         param_choices=sorted(param_names | set(params)),
-        metric_choices=sorted(metric_names | set(metrics)),
+        metric_choices=sorted(set(metric_names) | set(metrics)),
         kept=[
             (key, value)
             for key, values in request.GET.lists()

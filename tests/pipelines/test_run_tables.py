@@ -147,3 +147,24 @@ def test_metric_sort_pages_runs_with_a_value_then_the_others(client, team, studi
     assert run_order(html) == expected[25:]
     filtered = client.get(url, {"sort": sort, "status": "Failed"}).content.decode()
     assert run_order(filtered) == []
+
+
+def test_names_and_values_in_pickers_and_cells_are_text(client, team, studio_data):
+    endpoint = studio_data.endpoint("<img src=x onerror=alert(1)>")
+    run = studio_data.run(endpoint=endpoint)
+    studio_data.metric(run, "note", "<script>alert(1)</script>", step_name="evaluate")
+    studio_data.metric(run, "curve", ["<b>", *range(100)], step_name="evaluate")
+    other = studio_data.run(endpoint=endpoint)
+    client.force_login(team.reader)
+    html = client.get(
+        reverse("pipelines:run_list"), {"metrics": ["note", "curve"], "endpoint": endpoint.pk}
+    ).content.decode()
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>" not in html
+    assert (
+        f'<option value="{endpoint.pk}" selected>&lt;img src=x onerror=alert(1)&gt;</option>'
+        in (html)
+    )
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in html
+    assert '<details class="metric-value"><summary><code>101 values, last 99</code>' in html
+    compared = client.get(reverse("pipelines:run_compare"), {"runs": f"{run.pk},{other.pk}"})
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in compared.content.decode()
