@@ -133,8 +133,13 @@ def sorted_runs(runs: QuerySet[PipelineRun], sort: str, workspace=None):
     return runs.order_by(ordered, "-created_at", "-id")
 
 
-def run_table(request, runs: QuerySet[PipelineRun]) -> RunTable:
-    """One page of ``runs`` as the query string asks: columns, sort, page."""
+def run_table(request, runs: QuerySet[PipelineRun], page_keys: tuple[str, ...] = ()) -> RunTable:
+    """One page of ``runs`` as the query string asks: columns, sort, page.
+
+    ``page_keys`` name the page's own controls that belong to the table's form (``form=
+    "table-options"``, such as the experiment chart's metric): the form sends their current
+    value, so they are not kept as hidden copies of the query string.
+    """
     params = _chosen(request.GET.getlist("params"))
     metrics = _chosen(request.GET.getlist("metrics"))
     sort = request.GET.get("sort", "")
@@ -174,7 +179,7 @@ def run_table(request, runs: QuerySet[PipelineRun]) -> RunTable:
         kept=[
             (key, value)
             for key, values in request.GET.lists()
-            if key not in TABLE_KEYS
+            if key not in TABLE_KEYS and key not in page_keys
             for value in values
         ],
     )
