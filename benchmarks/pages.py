@@ -9,7 +9,7 @@ times each page through Django's test client (the whole request: middleware, que
 templates) and prints one JSON line per page: bench, n (rows behind the page), median_s,
 min_s, runs. Goal: median under 50 ms.
 
-    .venv/bin/python benchmarks/pages.py [--runs 30] [--refill]
+    .venv/bin/python benchmarks/pages.py [--runs 30] [--refill] [--only run_list,run_page_20_steps]
     DATABASE_URL=sqlite:////tmp/bench-pages.sqlite3 .venv/bin/python benchmarks/pages.py
 
 Metrics are stored as the studio stores them (``Metric.log``, which keeps each run's latest
@@ -276,6 +276,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="timed requests per page")
     parser.add_argument("--refill", action="store_true", help="delete and refill the rows")
+    parser.add_argument("--only", default="", help="comma-separated bench names to time")
     args = parser.parse_args()
 
     ensure_database()
@@ -372,7 +373,10 @@ def main() -> None:
             {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "run-live"},
         ),
     ]
+    only = {name for name in args.only.split(",") if name}
     for name, url, n, headers in pages:
+        if only and name not in only:
+            continue
         print(json.dumps(measure(client, name, url, n, args.runs, headers)), flush=True)
 
 
