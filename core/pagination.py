@@ -22,8 +22,10 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        # Only the ids, unordered and unjoined: the database counts from an index.
-        ids = self.object_list.order_by().values("pk")
+        # Only the ids, unordered and unjoined: the database counts from an index. A list
+        # that pages its rows another way (several queries) names the queryset to count.
+        rows = getattr(self.object_list, "counted", self.object_list)
+        ids = rows.order_by().values("pk")
         return ids[: self.COUNT_CAP + 1].count()
 
     @property

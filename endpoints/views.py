@@ -17,7 +17,7 @@ from pipelines.forms import EndpointRunFilterForm
 from pipelines.live import live_state, nothing_new, stop_when_idle, unchanged_since
 from pipelines.published_views import submit_from_form, submit_page
 from pipelines.queries import experiment_names, runs_for_listing
-from pipelines.submit_form import SubmitForm
+from pipelines.submit_form import CHANGE_VERSION, SubmitForm, typed_so_far
 from pipelines.tables import run_table
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
@@ -124,27 +124,29 @@ def endpoint_set_status(request, pk, enabled: bool):
 
 @member_required
 def endpoint_submit(request, pk):
+    """The Submit form (page or dialog); a POST runs the chosen version, unless it is the
+    version picker asking for that version's fields (``change_version``): the form comes
+    back for it, keeping what was typed but the parameters, and nothing is submitted."""
     endpoint = get_for_member(request, PipelineEndpoint, pk)
     versions = versions_for_endpoint(endpoint)
     default = next((v for v in versions if v.is_default), None)
-    data = request.POST if request.method == "POST" else None
-    chosen_number = (data or request.GET).get(
-        "pipeline_version", default.version if default else ""
-    )
+    posted = request.POST if request.method == "POST" else None
+    given = posted if posted is not None else request.GET
+    chosen_number = given.get("pipeline_version", default.version if default else "")
     chosen = next((v for v in versions if v.version == chosen_number), default)
-    graph = chosen.published_pipeline.graph if chosen else {}
+    changing = posted is not None and CHANGE_VERSION in posted
     form = SubmitForm(
-        data,
-        graph=graph,
+        None if changing else posted,
+        graph=chosen.published_pipeline.graph if chosen else {},
         versions=versions,
         default_version=chosen.version if chosen else "",
         experiment_names=experiment_names(request.workspace),
         initial={
             "pipeline_version": chosen.version if chosen else "",
-            "experiment_name": request.GET.get("experiment_name", endpoint.name),
+            **typed_so_far(given, experiment_name=endpoint.name),
         },
     )
-    if data is not None:
+    if posted is not None and not changing:
         return submit_from_form(request, form, endpoint, endpoint.submit)
     return submit_page(request, form, endpoint)
 

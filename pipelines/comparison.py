@@ -40,35 +40,62 @@ class RunMetric:
         return self.reused_from_run_id is not None
 
 
-def metrics_by_run(run_ids, step_id: int | None = None) -> dict[int, list[RunMetric]]:
-    """{run id: its metrics in logging order}, those of reused steps included, in two queries.
-
-    ``step_id`` narrows to one step run of those runs (a reused step: the step it reused).
-    """
-    run_ids = list(run_ids)
-    result: dict[int, list[RunMetric]] = {pk: [] for pk in run_ids}
-    if not run_ids:
-        return result
-    reusing = StepRun.objects.filter(run_id__in=run_ids, reused_from__isnull=False)
+def _carriers(run_ids, step_id: int | None = None) -> dict[int, list[tuple[int, int, str]]]:
+    """{step run reused: [(run id, step id, step name) of each step of ``run_ids`` reusing it]}."""
+    # Unordered: the model's ordering would join the runs to sort by their time.
+    reusing = StepRun.objects.filter(run_id__in=run_ids, reused_from__isnull=False).order_by()
     if step_id is not None:
         reusing = reusing.filter(pk=step_id)
     carriers: dict[int, list[tuple[int, int, str]]] = {}
     for source_id, *carrier in reusing.values_list("reused_from_id", "run_id", "pk", "name"):
         carriers.setdefault(source_id, []).append(tuple(carrier))
+    return carriers
+
+
+def metrics_by_run(
+    run_ids, step_id: int | None = None, names: list[str] | None = None
+) -> dict[int, list[RunMetric]]:
+    """{run id: its metrics in logging order}, those of reused steps included, in two queries.
+
+    ``step_id`` narrows to one step run of those runs (a reused step: the step it reused);
+    ``names`` to the metrics of those names.
+    """
+    run_ids = list(run_ids)
+    return _metrics(run_ids, _carriers(run_ids, step_id), step_id, names)
+
+
+def metric_columns(run_ids, names: list[str]) -> tuple[dict[int, dict[str, object]], list[str]]:
+    """A runs table's metric columns: {run id: {name: folded value}} of the chosen ``names``,
+    and the names of every metric the runs have (the columns offered; tags left out), in
+    three queries at most; values are read only for the chosen names."""
+    run_ids = list(run_ids)
+    if not run_ids:
+        return {}, []
+    carriers = _carriers(run_ids)
+    chosen = _metrics(run_ids, carriers, None, names)
+    offered = Metric.objects.filter(Q(run_id__in=run_ids) | Q(step_run_id__in=list(carriers)))
+    offered = offered.exclude(kind=Metric.Kind.TAG).order_by("name").values_list("name", flat=True)
+    folded = {pk: fold_metrics(items) for pk, items in chosen.items()}
+    return folded, list(offered.distinct())
+
+
+def _metrics(run_ids: list[int], carriers: dict, step_id, names) -> dict[int, list[RunMetric]]:
+    result: dict[int, list[RunMetric]] = {pk: [] for pk in run_ids}
+    if not run_ids or names == []:
+        return result
     own = Q(run_id__in=run_ids) if step_id is None else Q(step_run_id=step_id)
-    rows = (
-        Metric.objects.filter(own | Q(step_run_id__in=list(carriers)))
-        .select_related("step_run")
-        .only("run", "step_run__name", "name", "kind", "value", "created_at")
-        .order_by("id")
-    )
-    for metric in rows:
-        step_name = metric.step_run.name if metric.step_run_id else None
-        if metric.run_id in result and (step_id is None or metric.step_run_id == step_id):
-            own_step = (metric.step_run_id, step_name)
-            result[metric.run_id].append(_run_metric(metric, own_step, None))
-        for run_id, step_pk, name in carriers.get(metric.step_run_id, ()):
-            result[run_id].append(_run_metric(metric, (step_pk, name), metric.run_id))
+    rows = Metric.objects.filter(own | Q(step_run_id__in=list(carriers)))
+    if names is not None:
+        rows = rows.filter(name__in=names)
+    # Plain rows, not model instances: a compare page reads hundreds.
+    for run_id, step_run_id, step_name, name, kind, value, created_at in rows.order_by(
+        "id"
+    ).values_list("run_id", "step_run_id", "step_run__name", "name", "kind", "value", "created_at"):
+        metric = (name, kind, value, created_at)
+        if run_id in result and (step_id is None or step_run_id == step_id):
+            result[run_id].append(_run_metric(metric, (step_run_id, step_name), None))
+        for carrier_run, step_pk, carrier_name in carriers.get(step_run_id, ()):
+            result[carrier_run].append(_run_metric(metric, (step_pk, carrier_name), run_id))
     return result
 
 
@@ -98,9 +125,12 @@ def first_metrics(run_id: int, limit: int) -> list[RunMetric]:
     steps = {m.step_run_id for m in own if m.step_run_id}
     named = StepRun.objects.filter(pk__in=steps).order_by().values_list("pk", "name")
     names = dict(named) if steps else {}
-    rows = [(m.pk, _run_metric(m, (m.step_run_id, names.get(m.step_run_id)), None)) for m in own]
+    rows = [
+        (m.pk, _run_metric(_values(m), (m.step_run_id, names.get(m.step_run_id)), None))
+        for m in own
+    ]
     rows += [
-        (m.pk, _run_metric(m, carrier, m.run_id))
+        (m.pk, _run_metric(_values(m), carrier, m.run_id))
         for m in carried
         for carrier in carriers.get(m.step_run_id, ())
     ]
@@ -108,15 +138,20 @@ def first_metrics(run_id: int, limit: int) -> list[RunMetric]:
     return [metric for _, metric in rows[:limit]]
 
 
-def _run_metric(metric: Metric, step: tuple, reused_from_run_id) -> RunMetric:
+def _values(metric: Metric) -> tuple:
+    return metric.name, metric.kind, metric.value, metric.created_at
+
+
+def _run_metric(metric: tuple, step: tuple, reused_from_run_id) -> RunMetric:
+    name, kind, value, created_at = metric
     return RunMetric(
-        name=metric.name,
-        kind=metric.kind,
-        value=metric.value,
+        name=name,
+        kind=kind,
+        value=value,
         step_id=step[0],
         step_name=step[1],
         reused_from_run_id=reused_from_run_id,
-        created_at=metric.created_at,
+        created_at=created_at,
     )
 
 

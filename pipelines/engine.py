@@ -19,7 +19,14 @@ from core.actors import actor_label, actor_user
 from core.errors import Conflict, InvalidInput
 from core.sql import fetch_one, table
 from pipelines.graph import GraphPlan, resolve_parameters
-from pipelines.models import Experiment, PipelineRun, PublishedPipeline, RunStatus, StepRun
+from pipelines.models import (
+    Experiment,
+    PipelineRun,
+    PublishedPipeline,
+    RunMetricValue,
+    RunStatus,
+    StepRun,
+)
 from pipelines.scheduler import (
     ACTIVE_STEP,
     RERUNNABLE,
@@ -107,6 +114,7 @@ def submit_run(
         for step in steps:
             step.run = run
         table(StepRun).insert(steps)
+        RunMetricValue.carry(steps)  # reused steps bring their metrics (no query without)
         transaction.on_commit(lambda: _send_first_steps(run, to_send))
     return run
 

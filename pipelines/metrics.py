@@ -2,7 +2,7 @@
 
 The script sends them with its run token to ``POST /api/v1/step-runs/{id}/metrics``
 (:mod:`pipelines.execution_api`); :func:`record_metrics` checks and stores them on the step
-run and its pipeline run.
+run and its pipeline run, whose latest values (``RunMetricValue``) follow.
 """
 
 from __future__ import annotations
@@ -45,8 +45,10 @@ def record_metrics(step: StepRun, items: list[tuple[str, str, object]]) -> int:
     ]
     if details:
         raise InvalidInput(f"{details[0]['field']}: {details[0]['message']}.", details)
-    Metric.objects.bulk_create(
-        Metric(run_id=step.run_id, step_run_id=step.pk, name=name, kind=kind, value=value)
-        for name, kind, value in items
+    Metric.log(
+        [
+            Metric(run_id=step.run_id, step_run_id=step.pk, name=name, kind=kind, value=value)
+            for name, kind, value in items
+        ]
     )
     return len(items)

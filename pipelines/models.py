@@ -8,8 +8,10 @@ execute, so later changes never alter history.
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from core.actors import actor_label, actor_user
@@ -373,6 +375,14 @@ class StepRun(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"
 
+    def save(self, *args, **kwargs):
+        """Save; a step saved as reused carries the metrics of the step it reused into its
+        run's metric values (see :class:`RunMetricValue`)."""
+        super().save(*args, **kwargs)
+        fields = kwargs.get("update_fields")
+        if self.reused_from_id is not None and (fields is None or "reused_from" in fields):
+            RunMetricValue.carry([self])
+
     @property
     def is_reused(self) -> bool:
         return self.reused_from_id is not None
@@ -385,7 +395,11 @@ class StepRun(models.Model):
 
 
 class Metric(models.Model):
-    """A value logged by a step: a scalar, a list, a row, or a tag."""
+    """A value logged by a step: a scalar, a list, a row, or a tag.
+
+    Metrics are stored with :meth:`log` (or saved one by one), which also keeps each run's
+    latest value per name (:class:`RunMetricValue`) that runs tables show and sort by.
+    """
 
     Kind = MetricKind
 
@@ -404,6 +418,138 @@ class Metric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            RunMetricValue.follow([self])
+
+    @classmethod
+    def log(cls, metrics: list[Metric]) -> list[Metric]:
+        """Store new ``metrics`` in one INSERT and make them their runs' latest values, in
+        one transaction."""
+        with transaction.atomic():
+            created = cls.objects.bulk_create(metrics)
+            RunMetricValue.follow(created)
+        return created
+
+
+class RunMetricValue(models.Model):
+    """The latest scalar a run has for a metric name: what a runs table's metric column
+    sorts by, one indexed row per (run, name) instead of a search through every metric.
+
+    A run's own metrics come first, the latest logged winning; a run without its own value
+    for a name has the latest value carried by a step that reused another run's step (the
+    metric of the step that ran, ``reused``). ``value`` is the number, or None when that
+    scalar is not a number (text, true/false). Kept up to date as metrics are logged
+    (:meth:`Metric.log`, ``Metric.save``) and steps reused (``StepRun.save``,
+    :meth:`carry`); migration 0005 built the rows of earlier metrics.
+    """
+
+    # Both lead their own indexes below (the sort's and the unique one's).
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    run = models.ForeignKey(
+        PipelineRun, on_delete=models.CASCADE, related_name="metric_values", db_index=False
+    )
+    name = models.CharField(max_length=255)
+    value = models.FloatField(null=True, blank=True)
+    # The metric the value is: a later one of the same kind (own or reused) replaces it.
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    reused = models.BooleanField(default=False)
+
+    UPSERT_BATCH = 500  # rows per INSERT: SQLite takes at most 32,766 parameters
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name"], name="run_metric_value_unique"),
+        ]
+        indexes = [
+            # Sorting a workspace's runs by a metric walks one of these in value order, ties
+            # newest first: backwards for the highest first, forwards for the lowest first.
+            models.Index(fields=["workspace", "name", "value", "run"], name="run_metric_high"),
+            models.Index(fields=["workspace", "name", "value", "-run"], name="run_metric_low"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value} (run {self.run_id})"
+
+    @staticmethod
+    def number(value) -> float | None:
+        """The number a scalar metric sorts by, or None when it is not a finite number."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        return number if math.isfinite(number) else None
+
+    @classmethod
+    def follow(cls, metrics: list[Metric]) -> None:
+        """Make the scalars among ``metrics`` (just stored) their runs' latest values."""
+        latest: dict[tuple[int, str], Metric] = {}
+        for metric in metrics:
+            if metric.kind == Metric.Kind.SCALAR:
+                key = (metric.run_id, metric.name)
+                if key not in latest or latest[key].pk < metric.pk:
+                    latest[key] = metric
+        cls._upsert([(run_id, name, m.value, m.pk, False) for (run_id, name), m in latest.items()])
+
+    @classmethod
+    def carry(cls, steps: list[StepRun]) -> None:
+        """Give the runs of reused ``steps`` the latest scalars of the steps they reused, as
+        values of their own (a run's own values win), in two queries."""
+        sources: dict[int, set[int]] = {}
+        for step in steps:
+            if step.reused_from_id is not None:
+                sources.setdefault(step.reused_from_id, set()).add(step.run_id)
+        if not sources:
+            return
+        scalars = Metric.objects.filter(step_run_id__in=list(sources), kind=Metric.Kind.SCALAR)
+        last_ids = scalars.values("step_run_id", "name").annotate(last=models.Max("id"))
+        rows = Metric.objects.filter(pk__in=last_ids.values("last")).values_list(
+            "pk", "step_run_id", "name", "value"
+        )
+        cls._upsert(
+            [
+                (run_id, name, value, pk, True)
+                for pk, source, name, value in rows
+                for run_id in sorted(sources[source])
+            ]
+        )
+
+    @classmethod
+    def _upsert(cls, items: list[tuple[int, str, object, int, bool]]) -> None:
+        """Write (run id, name, value, metric id, reused) items, one per (run, name), where
+        each beats the row there: own beats reused, then the later metric wins. One
+        statement, so two steps of a run logging at once cannot both lose."""
+        best: dict[tuple[int, str], tuple] = {}
+        for item in items:  # a statement may not update one row twice
+            key, rank = item[:2], (not item[4], item[3])
+            if key not in best or (not best[key][4], best[key][3]) < rank:
+                best[key] = item
+        quote = connection.ops.quote_name
+        me, runs = quote(cls._meta.db_table), quote(PipelineRun._meta.db_table)
+        row = f"((SELECT workspace_id FROM {runs} WHERE id = %s), %s, %s, %s, %s, %s)"
+        chosen = list(best.values())
+        for start in range(0, len(chosen), cls.UPSERT_BATCH):
+            batch = chosen[start : start + cls.UPSERT_BATCH]
+            sql = (
+                f"INSERT INTO {me} (workspace_id, run_id, name, value, metric_id, reused) "
+                f"VALUES {', '.join([row] * len(batch))} "
+                "ON CONFLICT (run_id, name) DO UPDATE SET value = excluded.value, "
+                "metric_id = excluded.metric_id, reused = excluded.reused "
+                f"WHERE ({me}.reused AND NOT excluded.reused) "
+                f"OR ({me}.reused = excluded.reused AND {me}.metric_id < excluded.metric_id)"
+            )
+            params = []
+            for run_id, name, value, metric_id, reused in batch:
+                params += [run_id, run_id, name, cls.number(value), metric_id, reused]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
 
 
 class IdempotencyKey(models.Model):

@@ -7,6 +7,10 @@ from django import forms
 
 from .forms import RunForm
 
+# Posted by the version picker (its htmx request, or its button without JavaScript): show
+# that version's fields instead of submitting.
+CHANGE_VERSION = "change_version"
+
 
 class SubmitForm(RunForm):
     """Submit a run of ``graph``; ``versions`` (endpoint pages only) adds "Pipeline version"."""
@@ -29,3 +33,17 @@ def _version_label(version) -> str:
     if version.is_default:
         label += " (default)"
     return label
+
+
+def typed_so_far(data, *, experiment_name: str) -> dict:
+    """Initial values for the form shown again for another version: the experiment name,
+    description and tags as typed (cut to their fields' lengths); each version has its own
+    parameters, so those start from the version's defaults."""
+    fields = RunForm.base_fields
+    return {
+        "experiment_name": data.get("experiment_name", experiment_name)[
+            : fields["experiment_name"].max_length
+        ],
+        "description": data.get("description", "")[: fields["description"].max_length],
+        "tags": data.get("tags", "")[: fields["tags"].max_length],
+    }

@@ -9,13 +9,12 @@ import re
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page
-from django.db.models import F, Func, JSONField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from core.pagination import page_of
 
-from .comparison import fold_metrics, metrics_by_run
-from .models import Metric, PipelineRun, StepRun
+from .comparison import metric_columns
+from .models import PipelineRun, RunMetricValue
 from .queries import LIST_DEFERRED
 
 MAX_COLUMNS = 8
@@ -25,19 +24,6 @@ SORT = re.compile(r"^(-?)(created|duration|param:[\w.\-]{1,100}|metric:[\w.\-]{1
 DEFAULT_SORT = "-created"
 # The query string keys the table itself owns; the others are the page's filters.
 TABLE_KEYS = ("params", "metrics", "sort", "page")
-
-
-class JsonValue(Func):
-    """A stored JSON document as SQL orders it by value: jsonb orders numbers as numbers on
-    PostgreSQL; SQLite keeps JSON as text ("10" < "9"), so its value is read out with
-    json_extract. (A parameter's key transform already reads the value on both.)"""
-
-    output_field = JSONField()
-
-    def as_sql(self, compiler, conn, **extra):
-        if conn.vendor == "sqlite":
-            return super().as_sql(compiler, conn, template="json_extract(%(expressions)s, '$')")
-        return compiler.compile(self.source_expressions[0])
 
 
 @dataclass
@@ -87,55 +73,82 @@ def _chosen(values: list[str]) -> list[str]:
     return names[:MAX_COLUMNS]
 
 
-def metric_value(name: str) -> Subquery:
-    """The last value a run logged for scalar metric ``name``, or the one its reused step
-    carries (the metric of the step run it reused)."""
-    scalars = Metric.objects.filter(name=name, kind=Metric.Kind.SCALAR).order_by("-id")
-    own = scalars.filter(run=OuterRef("pk"))
-    reused = scalars.filter(
-        step_run__in=StepRun.objects.filter(
-            run=OuterRef(OuterRef("pk")), reused_from__isnull=False
-        ).values("reused_from")
-    )
-    return Coalesce(
-        Subquery(own.values("value")[:1]),
-        Subquery(reused.values("value")[:1]),
-        output_field=JSONField(),
-    )
+class MetricOrder:
+    """Runs in the order of a metric, as the paginator pages them: first the runs with a
+    number for it, by that number (read in order from ``RunMetricValue``'s index, so a page
+    costs the same with 100 or 100,000 runs), then the others, newest first.
+
+    Ties keep newest first (by id, which the index holds too: a tie of thousands of runs
+    is read in order, not sorted). The paginator counts ``counted`` (all the runs,
+    unordered); a slice is one query, two where the page straddles the runs with and
+    without a value.
+    """
+
+    def __init__(self, runs: QuerySet[PipelineRun], workspace, name: str, descending: bool):
+        self.counted = runs
+        value, run = F("metric_values__value"), F("metric_values__run")
+        # Ordered by the index's own columns (the run id as that table holds it too), so
+        # SQLite as well as PostgreSQL reads the index in order.
+        self.valued = runs.filter(
+            metric_values__workspace=workspace,
+            metric_values__name=name,
+            metric_values__value__isnull=False,
+        ).order_by(value.desc() if descending else value.asc(), run.desc())
+        has_value = RunMetricValue.objects.filter(
+            run=OuterRef("pk"), name=name, value__isnull=False
+        )
+        self.others = runs.filter(~Exists(has_value)).order_by("-created_at", "-id")
+
+    def __getitem__(self, rows: slice) -> list[PipelineRun]:
+        start, stop = rows.start or 0, rows.stop
+        found = list(self.valued[start:stop])
+        if len(found) == stop - start:
+            return found
+        # Past the last run with a value: how many there are, to start the others' rows.
+        valued = start + len(found) if found else self.valued.order_by().count()
+        skip = max(0, start - valued)
+        return found + list(self.others[skip : skip + stop - start - len(found)])
 
 
-def sorted_runs(runs: QuerySet[PipelineRun], sort: str) -> QuerySet[PipelineRun]:
-    """``runs`` in the order ``sort`` names (see ``SORT``); unknown sorts keep newest first."""
+def sorted_runs(runs: QuerySet[PipelineRun], sort: str, workspace=None):
+    """``runs`` in the order ``sort`` names (see ``SORT``); unknown sorts keep newest first.
+
+    Sorting by a metric (runs of ``workspace``) gives a :class:`MetricOrder` to page through.
+    """
     match = SORT.match(sort or "")
     if not match or sort == DEFAULT_SORT:
         return runs
     descending, key = match.group(1) == "-", match.group(2)
+    if key.startswith("metric:"):
+        return MetricOrder(runs, workspace, key[7:], descending)
     if key == "created":
         expression = F("created_at")
     elif key == "duration":
         runs = runs.alias(run_duration=F("finished_at") - F("started_at"))
         expression = F("run_duration")
-    elif key.startswith("param:"):
-        runs = runs.alias(sort_value=F(f"parameters__{key[6:]}"))
-        expression = F("sort_value")
     else:
-        runs = runs.alias(sort_value=JsonValue(metric_value(key[7:])))
+        runs = runs.alias(sort_value=F(f"parameters__{key[6:]}"))
         expression = F("sort_value")
     ordered = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
     return runs.order_by(ordered, "-created_at", "-id")
 
 
-def run_table(request, runs: QuerySet[PipelineRun]) -> RunTable:
-    """One page of ``runs`` as the query string asks: columns, sort, page."""
+def run_table(request, runs: QuerySet[PipelineRun], page_keys: tuple[str, ...] = ()) -> RunTable:
+    """One page of ``runs`` as the query string asks: columns, sort, page.
+
+    ``page_keys`` name the page's own controls that belong to the table's form (``form=
+    "table-options"``, such as the experiment chart's metric): the form sends their current
+    value, so they are not kept as hidden copies of the query string.
+    """
     params = _chosen(request.GET.getlist("params"))
     metrics = _chosen(request.GET.getlist("metrics"))
     sort = request.GET.get("sort", "")
     sort = sort if SORT.match(sort) else DEFAULT_SORT
     # The table shows parameters (small) but none of the other wide columns.
     runs = runs.defer(None).defer(*(f for f in LIST_DEFERRED if f != "parameters"))
-    page = page_of(sorted_runs(runs, sort), request.GET.get("page"))
+    page = page_of(sorted_runs(runs, sort, request.workspace), request.GET.get("page"))
     listed = list(page.object_list)
-    folded = {pk: fold_metrics(items) for pk, items in metrics_by_run(r.pk for r in listed).items()}
+    folded, metric_names = metric_columns([run.pk for run in listed], metrics)
     rows = [
         (
             run,
@@ -154,7 +167,6 @@ def run_table(request, runs: QuerySet[PipelineRun]) -> RunTable:
     if key in columns:
         columns[key].direction = "desc" if sort.startswith("-") else "asc"
     param_names = {name for run in listed for name in (run.parameters or {})}
-    metric_names = {name for values in folded.values() for name in values}
     return RunTable(
         page=page,
         sort=sort,
@@ -163,11 +175,11 @@ def run_table(request, runs: QuerySet[PipelineRun]) -> RunTable:
         columns=columns,
         rows=rows,
         param_choices=sorted(param_names | set(params)),
-        metric_choices=sorted(metric_names | set(metrics)),
+        metric_choices=sorted(set(metric_names) | set(metrics)),
         kept=[
             (key, value)
             for key, values in request.GET.lists()
-            if key not in TABLE_KEYS
+            if key not in TABLE_KEYS and key not in page_keys
             for value in values
         ],
     )

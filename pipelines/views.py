@@ -192,7 +192,9 @@ def experiment_list(request):
 def experiment_detail(request, pk):
     experiment = get_for_member(request, Experiment, pk)
     runs = runs_for_listing(request.workspace, {"experiment": experiment})
-    table = run_table(request, runs)
+    # The chart's metric picker is a control of the table's form: each keeps the other's
+    # choices in the URL.
+    table = run_table(request, runs, page_keys=("metric",))
     charted = list(runs[:CHARTED_RUNS])[::-1]  # oldest on the left
     series = scalar_series(charted)
     metric = request.GET.get("metric") or next(iter(series), "")

@@ -140,10 +140,12 @@
     if (!target || target.id !== "submit-dialog-body") return;
     var dialog = document.getElementById("submit-dialog");
     if (dialog && !dialog.open && dialog.showModal) dialog.showModal();
-    if (!focusFirstError(target)) {
-      var first = target.querySelector("input:not([type=hidden]), select, textarea");
-      if (first) first.focus();
-    }
+    if (focusFirstError(target)) return;
+    // A picker that re-rendered the dialog (another version) keeps the focus.
+    var picker = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var again = picker && picker.tagName === "SELECT" && picker.id ? document.getElementById(picker.id) : null;
+    var first = again || target.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) first.focus();
   });
   document.addEventListener("click", function (event) {
     var close = event.target.closest("[data-close-dialog]");

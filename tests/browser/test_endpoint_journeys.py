@@ -8,7 +8,9 @@ from playwright.sync_api import expect
 
 from pipelines.models import PipelineRun, PublishedPipeline
 from studio.models import AuditEvent, Role
+from tests.fixtures.browser import SCREENSHOTS
 from tests.fixtures.pages import graph
+from tests.fixtures.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -256,3 +258,70 @@ def test_only_admins_see_the_endpoint_switch(page, live_server, sign_in, team, s
     page.goto(f"{live_server.url}/endpoints/{endpoint.pk}/")
     expect(page.get_by_role("link", name="Submit")).to_be_visible()
     expect(page.get_by_role("button", name="Disable")).to_have_count(0)
+
+
+def test_the_submit_dialogs_version_picker_swaps_its_fields_in_place(
+    page, live_server, sign_in, team, studio_data, catalogue, screenshot, console_errors
+):
+    """Choosing another version in the Submit dialog swaps the parameter fields inside the
+    open dialog (no page load), keeps what was typed, and the run takes that version."""
+    widened = studio_data.published(
+        "Churn trainer", "3.0", graph=graph({"pipeline_arg": 30, "window": "7d"})
+    )
+    catalogue.versions.create(number=2, published_pipeline=widened, added_by=team.admin)
+    sign_in(team.contributor)
+    page.goto(f"{live_server.url}/endpoints/{catalogue.pk}/")
+    page.evaluate("window.samePage = true")  # gone if the page reloads
+    page.get_by_role("link", name="Submit").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("pipeline_arg")).to_have_value("20")  # the default version, 1
+    expect(dialog.get_by_label("window")).to_have_count(0)
+    dialog.get_by_label("Experiment name").fill("widened")
+    dialog.get_by_text("Description and tags").click()
+    dialog.get_by_label("Description").fill("three weeks")
+    dialog.get_by_label("Pipeline version").select_option("2")
+    expect(dialog.get_by_label("window")).to_have_value("7d")
+    expect(dialog.get_by_label("pipeline_arg")).to_have_value("30")
+    expect(dialog.get_by_label("Experiment name")).to_have_value("widened")
+    expect(dialog.get_by_label("Description")).to_have_value("three weeks")
+    expect(dialog.get_by_label("Pipeline version")).to_be_focused()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_visible()  # still the dialog's form
+    assert page.evaluate("window.samePage") is True
+    expect(page).to_have_url(f"{live_server.url}/endpoints/{catalogue.pk}/")
+    screenshot("version-2-in-dialog")
+    dialog.get_by_label("window").fill("21d")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+$"))).to_be_visible(timeout=15_000)
+    run = PipelineRun.objects.latest("id")
+    assert run.endpoint_version == "2" and run.published_pipeline_id == widened.pk
+    assert run.parameters == {"pipeline_arg": 30, "window": "21d"}
+    assert run.experiment.name == "widened" and run.description == "three weeks"
+    assert console_errors == []
+
+
+def test_the_version_picker_works_without_javascript(browser, live_server, team, catalogue):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(team.contributor.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.goto(f"{live_server.url}/endpoints/{catalogue.pk}/")
+    page.get_by_role("link", name="Submit").click()  # the Submit page
+    expect(page).to_have_url(f"{live_server.url}/endpoints/{catalogue.pk}/submit/")
+    page.get_by_label("Experiment name").fill("no-js")
+    page.get_by_label("Pipeline version").select_option("0")
+    # The form's default button (Enter in a field) is still Submit.
+    expect(page.locator("#submit-form [type=submit]").first).to_have_text("Submit")
+    page.get_by_role("button", name="Show this version's parameters").click()
+    expect(page.get_by_label("pipeline_arg")).to_have_value("10")
+    expect(page.get_by_label("Experiment name")).to_have_value("no-js")
+    expect(page.get_by_label("Pipeline version")).to_have_value("0")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "no-javascript-version-0.png"), full_page=True)
+    assert PipelineRun.objects.count() == 1  # showing a version submits nothing
+    page.get_by_role("button", name="Submit", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Run \d+$"))).to_be_visible()
+    run = PipelineRun.objects.latest("id")
+    assert run.endpoint_version == "0" and run.parameters == {"pipeline_arg": 10}
+    context.close()

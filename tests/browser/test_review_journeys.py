@@ -141,6 +141,66 @@ def test_filter_runs_by_picking_an_endpoint(
     assert console_errors == []
 
 
+def test_the_experiment_chart_and_runs_table_keep_each_others_choices(
+    page, live_server, sign_in, team, tuned, screenshot, console_errors
+):
+    """The chart's metric and the table's columns and sort live in one URL: changing either
+    keeps the other, with JavaScript (htmx swaps) and after a reload."""
+    sign_in(team.reader)
+    page.get_by_role("link", name="Experiments").click()
+    page.get_by_role("link", name="tune").click()
+    chart = page.get_by_label("Metric", exact=True)
+    expect(chart).to_have_value("accuracy")
+    page.get_by_text("Columns").click()
+    page.get_by_label("rate").check()
+    expect(page.locator("table.runs thead")).to_contain_text("rate")
+    page.get_by_label("f1").check()
+    expect(page.locator("table.runs thead")).to_contain_text("f1")
+    page.get_by_role("link", name=re.compile("param rate")).click()  # sort by rate
+    expect(page).to_have_url(re.compile(r"sort=param%3Arate"))
+    chart.select_option("f1")
+    expect(page.get_by_role("img", name="f1 across runs")).to_be_visible()
+    for kept in (r"params=rate", r"metrics=f1", r"sort=param%3Arate", r"metric=f1"):
+        expect(page).to_have_url(re.compile(kept))
+    expect(page.locator("table.runs thead")).to_contain_text("rate")
+    expect(page.locator("table.runs thead th[aria-sort=ascending]")).to_contain_text("rate")
+    page.get_by_label("rate").uncheck()  # the table changes: the chart's metric stays
+    expect(page.locator("table.runs thead")).not_to_contain_text("rate")
+    expect(page).to_have_url(re.compile(r"metric=f1"))
+    expect(page).not_to_have_url(re.compile(r"params=rate"))
+    page.get_by_role("link", name=re.compile("metric f1")).click()
+    expect(page).to_have_url(re.compile(r"sort=-metric%3Af1"))
+    expect(page).to_have_url(re.compile(r"metric=f1"))
+    assert page.url.count("metric=f1") == 1  # one value, not a stale copy beside it
+    screenshot("chart-f1-with-columns")
+    page.reload()
+    expect(page.get_by_label("Metric", exact=True)).to_have_value("f1")
+    expect(page.get_by_role("img", name="f1 across runs")).to_be_visible()
+    expect(page.locator("table.runs thead")).to_contain_text("f1")
+    assert console_errors == []
+
+
+def test_the_experiment_chart_picker_keeps_the_columns_without_javascript(
+    browser, live_server, team, tuned
+):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in_on(page, live_server, team.reader)
+        experiment = tuned[0].experiment_id
+        page.goto(f"{live_server.url}/experiments/{experiment}/?metrics=f1&sort=-metric:f1")
+        page.get_by_label("Metric", exact=True).select_option("f1")
+        page.get_by_role("button", name="Show", exact=True).click()
+        expect(page).to_have_url(re.compile(r"metric=f1"))
+        for kept in (r"metrics=f1", r"sort=-metric%3Af1"):
+            expect(page).to_have_url(re.compile(kept))
+        expect(page.get_by_role("img", name="f1 across runs")).to_be_visible()
+        expect(page.locator("table.runs thead")).to_contain_text("f1")
+        page.screenshot(path=str(_shot("chart-without-javascript")), full_page=True)
+    finally:
+        context.close()
+
+
 def test_a_reader_sees_the_styled_403(page, live_server, sign_in, team, screenshot):
     sign_in(team.reader)
     response = page.goto(f"{live_server.url}/workspaces/members/")

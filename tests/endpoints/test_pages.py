@@ -276,3 +276,62 @@ def test_rest_url_uses_the_public_address_when_configured(client, team, studio_d
     )
     assert f"https://studio.example.com/api/v1/pipeline-endpoints/{endpoint.pk}/runs" in html
     assert "Workspace(url=&#x27;https://studio.example.com&#x27;" in html
+
+
+def test_the_version_picker_shows_that_versions_fields_and_submits_nothing(
+    client, team, studio_data
+):
+    wide = studio_data.published("B", graph=graph({"pipeline_arg": 30, "window": "7d"}))
+    endpoint = studio_data.endpoint("Scoring", [studio_data.published("A"), wide])
+    url = reverse("endpoints:endpoint_submit", args=[endpoint.pk])
+    typed = {
+        "experiment_name": "Mine",
+        "description": "why",
+        "tags": "team=a",
+        "p_pipeline_arg": "5",
+    }
+    signed_in(client, team.contributor)
+    response = client.post(url, {**typed, "pipeline_version": "1", "change_version": "1"})
+    assert response.status_code == 200 and not PipelineRun.objects.exists()
+    html = response.content.decode()
+    assert 'name="p_window" value="7d"' in html
+    assert 'name="p_pipeline_arg" value="30"' in html  # the version's default, not 5
+    assert 'name="experiment_name" value="Mine"' in html and ">\nwhy</textarea>" in html
+    assert 'name="tags" value="team=a"' in html and "errorlist" not in html
+    # In the dialog its answer is the dialog's content; on the page, the form alone.
+    dialog = client.post(
+        url,
+        {**typed, "pipeline_version": "1", "change_version": "1"},
+        headers={"HX-Request": "true", "HX-Target": "submit-dialog-body"},
+    ).content.decode()
+    assert (
+        dialog.lstrip().startswith('<h2 id="submit-dialog-title">')
+        and 'hx-target="#submit-dialog-body"' in dialog
+    )
+    alone = client.post(
+        url,
+        {**typed, "pipeline_version": "0", "change_version": "1"},
+        headers={"HX-Request": "true", "HX-Target": "submit-form"},
+    ).content.decode()
+    assert alone.lstrip().startswith('<form id="submit-form"') and "p_window" not in alone
+
+
+@pytest.mark.parametrize(
+    "posted",
+    [
+        {"pipeline_version": "99"},  # no such version: the default one
+        {"pipeline_version": "'; drop table x"},
+        {"experiment_name": "x" * 100_000},  # cut to the field's length
+        {},
+    ],
+)
+def test_the_version_picker_takes_bad_input_calmly(client, team, studio_data, posted):
+    endpoint = studio_data.endpoint("Scoring")
+    signed_in(client, team.reader)  # showing a version needs no Contributor: it writes nothing
+    response = client.post(
+        reverse("endpoints:endpoint_submit", args=[endpoint.pk]), {**posted, "change_version": "1"}
+    )
+    assert response.status_code == 200 and not PipelineRun.objects.exists()
+    html = response.content.decode()
+    assert '<option value="0" selected>' in html
+    assert "x" * 256 not in html

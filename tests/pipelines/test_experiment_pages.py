@@ -73,3 +73,22 @@ def test_experiment_of_another_workspace_is_404(client, team, studio_data):
     client.force_login(team.admin)
     url = reverse("pipelines:experiment_detail", args=[theirs.experiment_id])
     assert client.get(url).status_code == 404
+
+
+def test_the_chart_picker_and_the_runs_table_share_one_form(client, team, studio_data):
+    """The chart's metric is a control of the table's form, so the table's changes send it
+    and the chart's send the columns: one metric value, never a stale hidden copy."""
+    run = studio_data.run(experiment="nightly", parameters={"rate": 1})
+    studio_data.metric(run, "accuracy", 0.9)
+    studio_data.metric(run, "f1", 0.5)
+    client.force_login(team.reader)
+    url = reverse("pipelines:experiment_detail", args=[run.experiment_id])
+    html = client.get(
+        url, {"metric": "f1", "metrics": "accuracy", "params": "rate", "sort": "-metric:f1"}
+    ).content.decode()
+    picker = html[html.index('<select id="metric-choice"') :]
+    picker = picker[: picker.index(">")]
+    assert 'form="table-options"' in picker and 'hx-include="#table-options"' in picker
+    assert 'type="hidden" name="metric"' not in html
+    assert '<input type="hidden" name="sort" value="-metric:f1" data-table-option>' in html
+    assert '<option value="f1" selected>' in html

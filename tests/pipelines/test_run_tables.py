@@ -100,6 +100,8 @@ def test_queries_stay_the_same_with_three_metric_columns(client, team, studio_da
             assert client.get(url, query).status_code == 200
         return len(queries)
 
+    # A run without a loss: the page holds runs with a value and runs without (two queries).
+    studio_data.run(endpoint=tuned[0].pipeline_endpoint, parameters={"rate": 9})
     few = count()
     for i in range(20):
         run = studio_data.run(
@@ -108,3 +110,61 @@ def test_queries_stay_the_same_with_three_metric_columns(client, team, studio_da
         studio_data.metric(run, "accuracy", i / 20, step_name="evaluate")
         studio_data.metric(run, "f1", i / 30, step_name="train")
     assert count() == few
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_metric_sort_pages_runs_with_a_value_then_the_others(client, team, studio_data, descending):
+    """Runs with a number by that number (ties newest first), then runs without one (text,
+    or no such metric) newest first, across pages; another workspace's runs never show."""
+    endpoint = studio_data.endpoint("Scoring")
+    valued, others = [], []
+    for i in range(32):
+        run = studio_data.run(endpoint=endpoint, parameters={"rate": i})
+        if i % 3 == 0:
+            others.append(run)  # no accuracy at all
+        elif i % 3 == 1 and i < 12:
+            studio_data.metric(run, "accuracy", "n/a", step_name="evaluate")  # no number
+            others.append(run)
+        else:
+            studio_data.metric(run, "accuracy", 0.1, step_name="train")
+            studio_data.metric(run, "accuracy", (i * 7) % 5 / 10, step_name="evaluate")  # last
+            valued.append((run, (i * 7) % 5 / 10))
+    stranger = studio_data.run(workspace=team.other_workspace)
+    studio_data.metric(stranger, "accuracy", 5.0)
+    newest = sorted(valued, key=lambda item: item[0].pk, reverse=True)
+    by_value = sorted(newest, key=lambda item: item[1], reverse=descending)  # stable: ties newest
+    expected = [run.pk for run, _ in by_value] + sorted((r.pk for r in others), reverse=True)
+    client.force_login(team.reader)
+    url = reverse("pipelines:run_list")
+    sort = f"{'-' if descending else ''}metric:accuracy"
+    seen = []
+    for page in (1, 2):
+        html = client.get(url, {"sort": sort, "metrics": "accuracy", "page": page})
+        seen += run_order(html.content.decode())
+    assert seen == expected and len(seen) == 32
+    # A page that starts past the last run with a value.
+    html = client.get(url, {"sort": sort, "page": 2}).content.decode()
+    assert run_order(html) == expected[25:]
+    filtered = client.get(url, {"sort": sort, "status": "Failed"}).content.decode()
+    assert run_order(filtered) == []
+
+
+def test_names_and_values_in_pickers_and_cells_are_text(client, team, studio_data):
+    endpoint = studio_data.endpoint("<img src=x onerror=alert(1)>")
+    run = studio_data.run(endpoint=endpoint)
+    studio_data.metric(run, "note", "<script>alert(1)</script>", step_name="evaluate")
+    studio_data.metric(run, "curve", ["<b>", *range(100)], step_name="evaluate")
+    other = studio_data.run(endpoint=endpoint)
+    client.force_login(team.reader)
+    html = client.get(
+        reverse("pipelines:run_list"), {"metrics": ["note", "curve"], "endpoint": endpoint.pk}
+    ).content.decode()
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>" not in html
+    assert (
+        f'<option value="{endpoint.pk}" selected>&lt;img src=x onerror=alert(1)&gt;</option>'
+        in (html)
+    )
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in html
+    assert '<details class="metric-value"><summary><code>101 values, last 99</code>' in html
+    compared = client.get(reverse("pipelines:run_compare"), {"runs": f"{run.pk},{other.pk}"})
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in compared.content.decode()
