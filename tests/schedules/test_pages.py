@@ -143,6 +143,19 @@ def test_the_schedule_page_lists_runs_and_skipped_slots(client, team, studio_dat
     assert "is disabled" in html and "This published pipeline is disabled" in html
 
 
+def test_a_run_page_names_the_schedule_that_started_it(client, team, studio_data):
+    schedule = make(team, studio_data.published("P"))
+    fire_due(now=schedule.next_fire_at + timedelta(seconds=1))
+    run = schedule.firings.get().run
+    client.force_login(team.reader)
+    html = client.get(reverse("pipelines:run_detail", args=[run.pk])).content.decode()
+    link = reverse("schedules:schedule_detail", args=[schedule.pk])
+    assert f'via schedule <a href="{link}">Nightly</a>' in html
+    by_hand = studio_data.run()
+    html = client.get(reverse("pipelines:run_detail", args=[by_hand.pk])).content.decode()
+    assert "via schedule" not in html
+
+
 def test_edit_changes_the_timetable_and_is_audited(client, team, studio_data):
     schedule = make(team, studio_data.published("P"))
     client.force_login(team.contributor)
