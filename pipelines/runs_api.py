@@ -129,13 +129,17 @@ def list_runs(request, filters: Query[RunFilters]):
     if filters.cursor:
         created_at, pk = _decode_cursor(filters.cursor)
         runs = runs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
-    page = list(runs[: filters.limit + 1])
-    more = len(page) > filters.limit
-    page = page[: filters.limit]
+    page, more = _first(runs, filters.limit)
     return {
         "Items": [run_out(request, run) for run in page],
         "NextCursor": _encode_cursor(page[-1]) if more else None,
     }
+
+
+def _first(rows, limit: int) -> tuple[list, bool]:
+    """The first ``limit`` of ``rows`` and whether more follow (one row more is read)."""
+    found = list(rows[: limit + 1])
+    return found[:limit], len(found) > limit
 
 
 @router.get("/runs/compare", response={200: ComparisonOut, 400: Error, 401: Error, 404: Error})
@@ -194,9 +198,7 @@ def list_run_steps(request, id: Id, page: Query[StepPage]):
     if page.cursor:
         position, pk = _decode_step_cursor(page.cursor)
         steps = steps.filter(Q(position__gt=position) | Q(position=position, pk__gt=pk))
-    found = list(steps[: page.limit + 1])
-    more = len(found) > page.limit
-    found = found[: page.limit]
+    found, more = _first(steps, page.limit)
     return {
         "Items": [step_out(step) for step in found],
         "NextCursor": _encode_step_cursor(found[-1]) if more else None,
