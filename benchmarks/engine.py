@@ -178,7 +178,12 @@ def main(chain_only: bool = False) -> None:
     )
 
     if chain_only:
-        chain5(submit, graph(5), interpreter, floor([]))
+        floor_figures = floor([])
+        worker = start_workers()
+        try:
+            chain5(submit, graph(5), interpreter, floor_figures)
+        finally:
+            stop_worker(worker)
         return
 
     down, kept = [], []
@@ -204,8 +209,9 @@ def main(chain_only: bool = False) -> None:
     )
 
     floor_figures = floor()
-    worker = chain5(submit, graph(5), interpreter, floor_figures, keep_worker=True)
+    worker = start_workers()
     try:
+        chain5(submit, graph(5), interpreter, floor_figures)
         single = graph(1)
         ids, latencies, errors = [], [], []
         lock = threading.Lock()
@@ -265,40 +271,31 @@ def main(chain_only: bool = False) -> None:
     worker_processes(workspace, snapshot)
 
 
-def chain5(submit, chain: dict, interpreter: list[float], floor_figures: dict, keep_worker=False):
-    """Submit-to-Finished of the 5-step ``chain``, one run at a time, and the overhead per
-    step beyond starting the interpreter. Returns the worker when ``keep_worker``."""
-    worker = start_workers()
-    try:
-        wait_finished([submit(chain).pk])  # warm-up: worker connected, snapshot unpacked
-        durations, chain_ids = [], []
-        for _ in range(CHAIN_RUNS):
-            started = time.perf_counter()
-            chain_ids.append(submit(chain).pk)
-            wait_finished(chain_ids[-1:])
-            durations.append(time.perf_counter() - started)
-        median = statistics.median(durations)
-        overhead_ms = (median / 5 - statistics.median(interpreter)) * 1000
-        emit(
-            bench="chain5",
-            runs=CHAIN_RUNS,
-            n=5 * CHAIN_RUNS,
-            median_s=round(median, 4),
-            min_s=round(min(durations), 4),
-            p99_ms=round(percentile(durations, 0.99) * 1000, 1),
-            overhead_ms=round(overhead_ms, 1),
-            floor_ratio=round(median / floor_figures["chain5"], 2),
-            errors=PipelineRun.objects.filter(pk__in=chain_ids)
-            .exclude(status=RunStatus.FINISHED)
-            .count(),
-        )
-    except BaseException:
-        stop_worker(worker)
-        raise
-    if keep_worker:
-        return worker
-    stop_worker(worker)
-    return None
+def chain5(submit, chain: dict, interpreter: list[float], floor_figures: dict) -> None:
+    """Submit-to-Finished of the 5-step ``chain``, one run at a time, on the running worker,
+    and the overhead per step beyond starting the interpreter."""
+    wait_finished([submit(chain).pk])  # warm-up: worker connected, snapshot unpacked
+    durations, chain_ids = [], []
+    for _ in range(CHAIN_RUNS):
+        started = time.perf_counter()
+        chain_ids.append(submit(chain).pk)
+        wait_finished(chain_ids[-1:])
+        durations.append(time.perf_counter() - started)
+    median = statistics.median(durations)
+    overhead_ms = (median / 5 - statistics.median(interpreter)) * 1000
+    emit(
+        bench="chain5",
+        runs=CHAIN_RUNS,
+        n=5 * CHAIN_RUNS,
+        median_s=round(median, 4),
+        min_s=round(min(durations), 4),
+        p99_ms=round(percentile(durations, 0.99) * 1000, 1),
+        overhead_ms=round(overhead_ms, 1),
+        floor_ratio=round(median / floor_figures["chain5"], 2),
+        errors=PipelineRun.objects.filter(pk__in=chain_ids)
+        .exclude(status=RunStatus.FINISHED)
+        .count(),
+    )
 
 
 def worker_processes(workspace, snapshot) -> None:
