@@ -444,7 +444,7 @@ class RunMetricValue(models.Model):
     metric of the step that ran, ``reused``). ``value`` is the number, or None when that
     scalar is not a number (text, true/false). Kept up to date as metrics are logged
     (:meth:`Metric.log`, ``Metric.save``) and steps reused (``StepRun.save``,
-    :meth:`carry`); migration 0005 built the rows of earlier metrics.
+    :meth:`carry`); migration 0006 built the rows of earlier metrics.
     """
 
     # Both lead their own indexes below (the sort's and the unique one's).
