@@ -319,15 +319,20 @@ def downstream_steps(graph: dict, upstream: dict[str, set[str]]) -> dict[str, li
     return downstream
 
 
-def step_order(graph: dict) -> list[str]:
+def step_order(
+    graph: dict,
+    upstream: dict[str, set[str]] | None = None,
+    downstream: dict[str, list[str]] | None = None,
+) -> list[str]:
     """Step names in an order where every step comes after the steps it waits for: the
     steps that wait for nothing in the graph's order, then each step as soon as the last
-    step it waits for is placed (time linear in steps and edges).
+    step it waits for is placed (time linear in steps and edges). ``upstream`` and
+    ``downstream`` are the graph's own, when the caller has them already.
 
     Raises GraphError naming the steps that form a cycle.
     """
-    upstream = upstream_steps(graph)
-    downstream = downstream_steps(graph, upstream)
+    upstream = upstream if upstream is not None else upstream_steps(graph)
+    downstream = downstream if downstream is not None else downstream_steps(graph, upstream)
     waiting = {name: len(deps) for name, deps in upstream.items()}
     ready = deque(s["name"] for s in graph["steps"] if not waiting[s["name"]])
     order = []
@@ -360,7 +365,8 @@ class GraphPlan:
         }
         self.upstream = upstream_steps(graph)
         self.downstream = downstream_steps(graph, self.upstream)
-        self.position = {name: index for index, name in enumerate(step_order(graph))}
+        order = step_order(graph, self.upstream, self.downstream)
+        self.position = {name: index for index, name in enumerate(order)}
 
     def producers(self, name: str) -> set[str]:
         """The steps whose outputs step ``name`` reads."""
