@@ -304,18 +304,8 @@ def _count_down(run_id: int, counts: dict[str, int]) -> list[StepRun]:
     NotStarted, ready to start (loaded with what starting them reads), in graph order."""
     steps = table(StepRun)
     quote = connection.ops.quote_name
-    waiting, returned = (
-        quote("waiting_on"),
-        (
-            "id",
-            "name",
-            "status",
-            "waiting_on",
-            "attempts",
-            "compute_target",
-            "position",
-        ),
-    )
+    waiting = quote("waiting_on")
+    returned = ("id", "name", "status", "waiting_on", "attempts", "compute_target", "position")
     by_amount: dict[int, list[str]] = defaultdict(list)
     for name, amount in counts.items():
         by_amount[amount].append(name)
