@@ -291,6 +291,13 @@ class PipelineRun(models.Model):
     def is_terminal(self) -> bool:
         return self.status in RunStatus.terminal()
 
+    def graph_document(self) -> dict:
+        """The run's graph. When the run was loaded without it (a 10,000-step graph is
+        megabytes), it is read for the caller and not kept on the instance."""
+        if "graph" in self.get_deferred_fields():
+            return PipelineRun.objects.values_list("graph", flat=True).get(pk=self.pk)
+        return self.graph
+
     def cancel(self, by) -> None:
         """Cancel the run: steps not started become Canceled at once; running steps are
         Canceling until their worker has terminated their processes; the run ends Canceled.

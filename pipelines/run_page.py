@@ -89,11 +89,7 @@ def run_layout(run: PipelineRun) -> RunLayout:
 
 
 def _run_layout(run: PipelineRun) -> RunLayout:
-    if "graph" in run.get_deferred_fields():
-        graph = PipelineRun.objects.filter(pk=run.pk).values_list("graph", flat=True)[0]
-    else:
-        graph = run.graph
-    drawn = layout_graph(graph)
+    drawn = layout_graph(run.graph_document())
     positions = list(StepRun.objects.filter(run=run).order_by().values_list("name", "position"))
     size = max((position for _, position in positions), default=-1) + 1
     node_at, group_at = array("i", [-1]) * size, array("i", [-1]) * size

@@ -89,11 +89,7 @@ def run_plan(run: PipelineRun) -> GraphPlan:
         if plan is not None:
             _plans[key] = plan  # the most recently used last
             return plan
-    if "graph" in run.get_deferred_fields():
-        graph = PipelineRun.objects.values_list("graph", flat=True).get(pk=run.pk)
-    else:
-        graph = run.graph
-    plan = GraphPlan(graph)
+    plan = GraphPlan(run.graph_document())
     with _plans_lock:
         _plans[key] = plan
         while len(_plans) > PLAN_CACHE_SIZE:
