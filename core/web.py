@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django_htmx.http import HttpResponseClientRedirect
 
 
 def page_or_partial(request, template: str, context: dict, *, target="results", partial=None):
@@ -15,6 +16,12 @@ def page_or_partial(request, template: str, context: dict, *, target="results", 
     if request.htmx.target == target:
         template = f"{template}#{partial or target}"
     return render(request, template, context)
+
+
+def go_to(request, url: str):
+    """Send the browser to ``url`` after a form: an htmx request (a dialog's form) is told
+    to load the page itself, a plain form gets an ordinary redirect."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def absolute_url(request, path: str) -> str:

@@ -7,12 +7,11 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import StudioError
 from core.pagination import page_of
 from core.status_pages import BAD_REASON, posted_reason, switch_selected
-from core.web import absolute_url, page_or_partial
+from core.web import absolute_url, go_to, page_or_partial
 from pipelines.forms import EndpointRunFilterForm
 from pipelines.live import live_state, nothing_new, stop_when_idle, unchanged_since
 from pipelines.published_views import submit_from_form, submit_page
@@ -107,7 +106,7 @@ def set_default_version(request, pk):
     else:
         messages.success(request, f"Version {chosen.version} is now the default.")
     url = reverse("endpoints:endpoint_versions", args=[endpoint.pk])
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return go_to(request, url)
 
 
 @member_required

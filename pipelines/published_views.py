@@ -9,13 +9,12 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import StudioError
 from core.pagination import page_of
 from core.params import local_url
 from core.status_pages import BAD_REASON, posted_reason, switch_selected
-from core.web import absolute_url, page_or_partial
+from core.web import absolute_url, go_to, page_or_partial
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
 
@@ -134,5 +133,5 @@ def submit_from_form(request, form, target, start):
         else:
             messages.success(request, f"Run {run.pk} submitted.")
             url = reverse("pipelines:run_detail", args=[run.pk])
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            return go_to(request, url)
     return submit_page(request, form, target, status=400)

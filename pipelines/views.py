@@ -10,12 +10,12 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling
 
 from core.errors import StudioError
 from core.pagination import page_of
 from core.params import TEXT_POSITION_MAX, int_param
-from core.web import page_or_partial
+from core.web import go_to, page_or_partial
 from studio.models import Role
 from studio.permissions import get_for_member, member_required, require_role
 
@@ -118,7 +118,7 @@ def step_output(request, pk, step_pk, name, path):
 
 
 def _back_to(request, url):
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return go_to(request, url)
 
 
 @member_required
