@@ -83,6 +83,9 @@ class ScheduleForm(RunForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = [(z, z) for z in zone_names()]
+        if not self.is_bound and "time_zone" not in self.initial:
+            # A new schedule: the browser puts its own zone in place of UTC (studio.js).
+            self.fields["time_zone"].widget.attrs["data-browser-zone"] = ""
 
     def spec(self) -> dict:
         """The REST body's fields for ``Schedule.create``/``update`` (call once valid)."""

@@ -114,8 +114,19 @@
       else { el.textContent = text; el.title = moment.toISOString().replace(".000Z", "Z"); }
     }
   }
-  document.addEventListener("DOMContentLoaded", function () { localise(document); });
-  document.addEventListener("htmx:load", function (event) { localise(event.target); });
+  // A new schedule's time zone starts as the browser's own, when the studio knows it.
+  function browserZone(root) {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var selects = (root.querySelectorAll ? root : document).querySelectorAll("select[data-browser-zone]");
+    for (var i = 0; i < selects.length; i++) {
+      var select = selects[i];
+      for (var j = 0; j < select.options.length; j++) {
+        if (select.options[j].value === zone) { select.value = zone; break; }
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { localise(document); browserZone(document); });
+  document.addEventListener("htmx:load", function (event) { localise(event.target); browserZone(event.target); });
 })();
 
 // The Submit and Rerun dialog: a link with hx-target="#submit-dialog-body" fills the dialog,

@@ -9,6 +9,12 @@ from studio.models import AuditEvent
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    """A browser in Berlin: a new schedule's time zone starts as the browser's."""
+    return {**browser_context_args, "timezone_id": "Europe/Berlin"}
+
+
 def test_create_a_schedule_from_the_endpoint_page_and_pause_it(
     page, live_server, sign_in, team, studio_data, screenshot, console_errors
 ):
@@ -20,10 +26,18 @@ def test_create_a_schedule_from_the_endpoint_page_and_pause_it(
     page.get_by_role("link", name="New schedule").click()
     page.get_by_label("Name", exact=True).fill("Nightly churn")
     page.get_by_label("Experiment name").fill("Churn_nightly")
+    # Only the chosen kind's fields show.
+    expect(page.get_by_role("textbox", name="Cron expression")).to_be_hidden()
+    page.get_by_role("radio", name="Cron expression").check()
+    expect(page.get_by_role("textbox", name="Cron expression")).to_be_visible()
+    expect(page.get_by_label("Every")).to_be_hidden()
+    page.get_by_role("radio", name="Recurrence").check()
     page.get_by_label("Every").select_option("Day")
     page.get_by_label("Hours").fill("2")
     page.get_by_label("Minutes").fill("30")
-    page.get_by_label("Time zone").select_option("Europe/Berlin")
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/Berlin")
+    page.get_by_role("group", name="Week days").get_by_label("Monday").check()
+    page.get_by_role("group", name="Week days").get_by_label("Monday").uncheck()
     page.get_by_label("pipeline_arg").fill("25")
     screenshot("form")
     page.get_by_role("button", name="Create schedule").click()
