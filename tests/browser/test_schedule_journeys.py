@@ -47,7 +47,11 @@ def test_create_a_schedule_from_the_endpoint_page_and_pause_it(
     expect(row).to_contain_text("every 1 Day at 02:30 (Europe/Berlin)")
     schedule = Schedule.objects.get(name="Nightly churn")
     first = schedule.next_fire_times(1)[0]
-    expect(row.locator("time").first).to_have_attribute("datetime", first.isoformat())
+    first_time = row.locator("time").first
+    expect(first_time).to_have_attribute("datetime", first.isoformat(timespec="seconds"))
+    # Shown in the browser's zone (Berlin), at the schedule's own wall time.
+    expect(first_time).to_contain_text("02:30")
+    expect(first_time).not_to_contain_text("UTC")
     screenshot("created")
 
     page.goto(f"{live_server.url}/endpoints/{endpoint.pk}/schedules/")
