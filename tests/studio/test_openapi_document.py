@@ -79,10 +79,13 @@ def test_statuses_roles_and_sources_are_named_enums(document):
     assert schema(document, "Role")["enum"] == ["reader", "contributor", "admin"]
     assert "Resubmit" in schema(document, "RunSource")["enum"]
     assert schema(document, "MetricKind")["enum"] == ["scalar", "list", "row", "tag"]
+    assert schema(document, "ScheduleStatus")["enum"] == ["Active", "Paused"]
     uses = {
         ("RunOut", "Status"): "RunStatus",
         ("StepOut", "Status"): "RunStatus",
         ("SubmitOut", "Status"): "RunStatus",
+        ("LastRunOut", "Status"): "RunStatus",
+        ("ScheduleOut", "Status"): "ScheduleStatus",
         ("RunOut", "RunSource"): "RunSource",
         ("PublishedOut", "Status"): "EntityStatus",
         ("EndpointOut", "Status"): "EntityStatus",
@@ -92,6 +95,12 @@ def test_statuses_roles_and_sources_are_named_enums(document):
     }
     for (owner, field), enum in uses.items():
         assert schema(document, owner)["properties"][field] == ref(enum), (owner, field)
+    # No status, role or kind of any response is left a plain string.
+    for name, component in document["components"]["schemas"].items():
+        for field in ("Status", "Role", "Kind", "RunSource"):
+            found = component.get("properties", {}).get(field)
+            if found is not None and name.endswith("Out"):
+                assert "$ref" in found, (name, field)
 
 
 def test_one_run_source_and_one_parameter_assignments_type(document):
