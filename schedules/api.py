@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 from typing_extensions import TypeAliasType
 
@@ -231,14 +231,7 @@ def resume_schedule(request, id: Id):
 
 
 @router.get("/schedules/{id}/runs", response={200: RunList, **READ_ERRORS})
-def list_schedule_runs(request, id: Id, limit: int = 50):
+def list_schedule_runs(request, id: Id, limit: int = Query(50, ge=1, le=200)):
     """The runs the schedule started, newest first (at most ``limit``, 1 to 200)."""
-    if not 1 <= limit <= 200:
-        raise ApiError(
-            400,
-            "invalid",
-            "limit must be between 1 and 200.",
-            [{"field": "limit", "message": "between 1 and 200"}],
-        )
     runs = runs_of(_schedule(request, id))[:limit]
     return {"Items": [run_out(request, run) for run in runs], "NextCursor": None}

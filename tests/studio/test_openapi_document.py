@@ -176,6 +176,15 @@ def test_paged_parameters_are_bounded(document):
 
     assert bounds(parameter("/api/v1/runs", "limit")) == {"minimum": 1, "maximum": 200}
     assert bounds(parameter("/api/v1/audit-events", "limit")) == {"minimum": 1, "maximum": 500}
+    assert bounds(parameter("/api/v1/runs/{id}/steps", "limit")) == {"minimum": 1, "maximum": 1000}
+    schedule_runs = parameter("/api/v1/schedules/{id}/runs", "limit")
+    assert bounds(schedule_runs) == {"minimum": 1, "maximum": 200}
+    # Every limit or offset of every operation says its bounds.
+    for path, method, operation in operations(document):
+        for found in operation.get("parameters", []):
+            if found["name"] in ("limit", "offset"):
+                assert "minimum" in found["schema"], (method, path, found["name"])
+                assert found["name"] == "offset" or "maximum" in found["schema"], (method, path)
     assert parameter("/api/v1/runs/{id}/steps/{step_id}/log", "offset")["minimum"] == 0
     assert parameter("/api/v1/runs", "cursor")["anyOf"][0]["maxLength"] == 200
     assert parameter("/api/v1/audit-events", "cursor")["anyOf"][0]["maxLength"] == 200
