@@ -55,14 +55,19 @@ def readme_blocks(text: str) -> list[Block]:
     """The README's fenced blocks with the marker on the line just before each."""
     lines, blocks, index = text.splitlines(), [], 0
     while index < len(lines):
-        if lines[index].startswith("```"):
-            end = lines.index("```", index + 1)
+        # Fences indented under a list item count too (their code loses the indent).
+        if lines[index].lstrip().startswith("```"):
+            indent = len(lines[index]) - len(lines[index].lstrip())
+            end = next(at for at in range(index + 1, len(lines)) if lines[at].strip() == "```")
             found = MARKER.fullmatch(lines[index - 1].strip()) if index else None
+            body = lines[index + 1 : end]
+            assert all(not line[:indent].strip() for line in body), f"line {index + 1}: indent"
+            code = "\n".join(line[indent:] for line in body)
             blocks.append(
                 Block(
                     line=index + 1,
-                    lang=lines[index][3:].strip(),
-                    code="\n".join(lines[index + 1 : end]) + "\n",
+                    lang=lines[index].strip()[3:].strip(),
+                    code=code + "\n",
                     marker=found.group(1) if found else None,
                     note=(found.group(2) or "") if found else "",
                 )
