@@ -190,6 +190,22 @@ def test_paged_parameters_are_bounded(document):
     assert parameter("/api/v1/audit-events", "cursor")["anyOf"][0]["maxLength"] == 200
 
 
+def test_every_operation_declares_its_errors_and_the_workspace_header(document):
+    for path, method, operation in operations(document):
+        responses = operation["responses"]
+        assert {"400", "500"} <= set(responses), (method, path)
+        if "{" in path:
+            assert "404" in responses, (method, path)
+        for status, response in responses.items():
+            if status.startswith(("4", "5")):
+                assert response["content"] == {"application/json": {"schema": ref("Error")}}
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        if operation.get("security"):
+            assert "401" in responses and "X-Studio-Workspace" in headers, (method, path)
+        else:  # only the health check answers without a token
+            assert path == "/api/v1/health" and "X-Studio-Workspace" not in headers
+
+
 def test_servers_come_from_the_public_address(client, settings):
     settings.STUDIO_BASE_URL = "https://studio.example.com"
     document = client.get("/api/v1/openapi.json").json()
