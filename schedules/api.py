@@ -7,13 +7,15 @@ submit, and Contributors submit).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
+from typing_extensions import TypeAliasType
 
 from core.errors import ApiError
 from endpoints.models import PipelineEndpoint
-from pipelines.models import PublishedPipeline
+from pipelines.models import PublishedPipeline, RunStatus
 from pipelines.schemas import RunList, run_out
 from studio.api_errors import READ_ERRORS, WRITE_ERRORS, Error
 from studio.api_types import Id, RowId
@@ -24,6 +26,9 @@ from .models import Schedule
 from .queries import runs_of, schedules_for_listing
 
 router = Router(tags=["schedules"])
+
+# A schedule's status, named once in the OpenAPI document (a paused schedule fires no slot).
+ScheduleStatus = TypeAliasType("ScheduleStatus", Literal["Active", "Paused"])
 
 
 class RecurrenceIn(Schema):
@@ -67,7 +72,7 @@ class RecurrenceOut(Schema):
 
 class LastRunOut(Schema):
     Id: str
-    Status: str
+    Status: RunStatus
     CreatedTime: datetime
 
 
@@ -75,7 +80,7 @@ class ScheduleOut(Schema):
     Id: str
     Name: str
     Description: str
-    Status: str = Field(..., description="Active or Paused")
+    Status: ScheduleStatus
     PipelineId: str | None
     PipelineEndpointId: str | None
     ExperimentName: str
@@ -226,14 +231,7 @@ def resume_schedule(request, id: Id):
 
 
 @router.get("/schedules/{id}/runs", response={200: RunList, **READ_ERRORS})
-def list_schedule_runs(request, id: Id, limit: int = 50):
+def list_schedule_runs(request, id: Id, limit: int = Query(50, ge=1, le=200)):
     """The runs the schedule started, newest first (at most ``limit``, 1 to 200)."""
-    if not 1 <= limit <= 200:
-        raise ApiError(
-            400,
-            "invalid",
-            "limit must be between 1 and 200.",
-            [{"field": "limit", "message": "between 1 and 200"}],
-        )
     runs = runs_of(_schedule(request, id))[:limit]
     return {"Items": [run_out(request, run) for run in runs], "NextCursor": None}

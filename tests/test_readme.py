@@ -9,7 +9,8 @@ with a value of the same type.
 The run blocks go in order, as a user would type them into a second terminal in the repository
 folder while ``make run`` runs: against a live server with the demo data (``seed_demo``) and a
 real worker, with the SDK pip-installed into a fresh virtualenv first on PATH. Shell blocks run
-with bash (``set -euo pipefail``) and keep their exported variables for the blocks after them;
+with bash (``set -euo pipefail``; a variable a block exports must not be left empty) and keep
+their exported variables for the blocks after them;
 Python blocks run with that virtualenv's ``python``. The README's ``http://127.0.0.1:8000``
 becomes the live server's address, and the demo endpoint's id 1 its id in the test database.
 """
@@ -31,6 +32,7 @@ from django.core.management import call_command
 from endpoints.demo import DEMO_NAME
 from endpoints.models import PipelineEndpoint
 from pipelines.models import PipelineRun
+from studio.models import Workspace
 from tests.fixtures.worker import wait_for_run, worker_environment
 
 README = Path(settings.BASE_DIR) / "README.md"
@@ -55,14 +57,19 @@ def readme_blocks(text: str) -> list[Block]:
     """The README's fenced blocks with the marker on the line just before each."""
     lines, blocks, index = text.splitlines(), [], 0
     while index < len(lines):
-        if lines[index].startswith("```"):
-            end = lines.index("```", index + 1)
+        # Fences indented under a list item count too (their code loses the indent).
+        if lines[index].lstrip().startswith("```"):
+            indent = len(lines[index]) - len(lines[index].lstrip())
+            end = next(at for at in range(index + 1, len(lines)) if lines[at].strip() == "```")
             found = MARKER.fullmatch(lines[index - 1].strip()) if index else None
+            body = lines[index + 1 : end]
+            assert all(not line[:indent].strip() for line in body), f"line {index + 1}: indent"
+            code = "\n".join(line[indent:] for line in body)
             blocks.append(
                 Block(
                     line=index + 1,
-                    lang=lines[index][3:].strip(),
-                    code="\n".join(lines[index + 1 : end]) + "\n",
+                    lang=lines[index].strip()[3:].strip(),
+                    code=code + "\n",
                     marker=found.group(1) if found else None,
                     note=(found.group(2) or "") if found else "",
                 )
@@ -117,8 +124,12 @@ class Terminal:
         if block.lang.startswith("py"):
             script = f"source {shlex.quote(str(self.state))}\nexec python -\n"
         else:
+            # `export X=$(command)` succeeds whatever the command did: a variable the block
+            # exports must not be left empty, or a mistyped command there would pass unseen.
+            exported = re.findall(r"^\s*export ([A-Za-z_]\w*)=", code, re.MULTILINE)
+            checks = "".join(f': "${{{name}:?the block left {name} empty}}"\n' for name in exported)
             script = (
-                f"set -euo pipefail\nsource {shlex.quote(str(self.state))}\n{code}\n"
+                f"set -euo pipefail\nsource {shlex.quote(str(self.state))}\n{code}\n{checks}"
                 f"export -p > {shlex.quote(str(self.state))}\n"
             )
         return subprocess.run(
@@ -130,6 +141,31 @@ class Terminal:
             text=True,
             timeout=600,
         )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("command", "typo"),
+    [
+        ("manage.py create_token", "manage.py create_tokn"),
+        (".venv/bin/python manage.py create_token", ".venv/bin/pyhton manage.py create_token"),
+        ("manage.py check --deploy", "manage.py chek --deploy"),
+    ],
+)
+def test_a_typo_in_a_readme_command_fails_its_block(tmp_path, command, typo):
+    """The README's own blocks pass as written and fail with a typo, even one inside the
+    ``$(...)`` of an ``export``, which bash's ``set -e`` alone lets through."""
+    Workspace.objects.create(name="Demo", slug="demo")
+    (block,) = [b for b in readme_blocks(README.read_text()) if command in b.code]
+    assert block.marker == "run"
+    studio = {k: v for k, v in worker_environment().items() if k in STUDIO_ENVIRONMENT}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **studio}
+    as_written = Terminal(tmp_path / "as-written.sh", env).run(block, block.code)
+    assert as_written.returncode == 0, as_written.stderr
+    typoed = block.code.replace(command, typo, 1)
+    assert typoed != block.code
+    mistyped = Terminal(tmp_path / "typo.sh", env).run(block, typoed)
+    assert mistyped.returncode != 0, f"{block} passed with {typo!r}"
 
 
 @pytest.mark.worker

@@ -75,6 +75,12 @@ def test_pause_resume_update_delete_and_runs(api, studio, tokens):
     runs = api.get(f"{path}/runs", tokens["reader"]).json()["Items"]
     assert [r["RunSource"] for r in runs] == ["Schedule"]
     assert api.get(path, tokens["reader"]).json()["LastRun"]["Id"] == runs[0]["Id"]
+    assert api.get(path, tokens["reader"]).json()["LastRun"]["Status"] == runs[0]["Status"]
+    assert api.get(f"{path}/runs?limit=200", tokens["reader"]).json()["Items"] == runs
+    for limit in ("0", "201", "many"):
+        refused = api.get(f"{path}/runs?limit={limit}", tokens["reader"])
+        assert refused.status_code == 400, limit
+        assert [d["field"] for d in refused.json()["error"]["details"]] == ["limit"]
     assert api.delete(path, tokens["contributor"]).status_code == 204
     assert api.get(path, tokens["reader"]).status_code == 404
     actions = AuditEvent.objects.filter(object_type="Schedule").values_list("action", flat=True)

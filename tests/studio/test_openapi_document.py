@@ -79,10 +79,13 @@ def test_statuses_roles_and_sources_are_named_enums(document):
     assert schema(document, "Role")["enum"] == ["reader", "contributor", "admin"]
     assert "Resubmit" in schema(document, "RunSource")["enum"]
     assert schema(document, "MetricKind")["enum"] == ["scalar", "list", "row", "tag"]
+    assert schema(document, "ScheduleStatus")["enum"] == ["Active", "Paused"]
     uses = {
         ("RunOut", "Status"): "RunStatus",
         ("StepOut", "Status"): "RunStatus",
         ("SubmitOut", "Status"): "RunStatus",
+        ("LastRunOut", "Status"): "RunStatus",
+        ("ScheduleOut", "Status"): "ScheduleStatus",
         ("RunOut", "RunSource"): "RunSource",
         ("PublishedOut", "Status"): "EntityStatus",
         ("EndpointOut", "Status"): "EntityStatus",
@@ -92,6 +95,12 @@ def test_statuses_roles_and_sources_are_named_enums(document):
     }
     for (owner, field), enum in uses.items():
         assert schema(document, owner)["properties"][field] == ref(enum), (owner, field)
+    # No status, role or kind of any response is left a plain string.
+    for name, component in document["components"]["schemas"].items():
+        for field in ("Status", "Role", "Kind", "RunSource"):
+            found = component.get("properties", {}).get(field)
+            if found is not None and name.endswith("Out"):
+                assert "$ref" in found, (name, field)
 
 
 def test_one_run_source_and_one_parameter_assignments_type(document):
@@ -167,9 +176,34 @@ def test_paged_parameters_are_bounded(document):
 
     assert bounds(parameter("/api/v1/runs", "limit")) == {"minimum": 1, "maximum": 200}
     assert bounds(parameter("/api/v1/audit-events", "limit")) == {"minimum": 1, "maximum": 500}
+    assert bounds(parameter("/api/v1/runs/{id}/steps", "limit")) == {"minimum": 1, "maximum": 1000}
+    schedule_runs = parameter("/api/v1/schedules/{id}/runs", "limit")
+    assert bounds(schedule_runs) == {"minimum": 1, "maximum": 200}
+    # Every limit or offset of every operation says its bounds.
+    for path, method, operation in operations(document):
+        for found in operation.get("parameters", []):
+            if found["name"] in ("limit", "offset"):
+                assert "minimum" in found["schema"], (method, path, found["name"])
+                assert found["name"] == "offset" or "maximum" in found["schema"], (method, path)
     assert parameter("/api/v1/runs/{id}/steps/{step_id}/log", "offset")["minimum"] == 0
     assert parameter("/api/v1/runs", "cursor")["anyOf"][0]["maxLength"] == 200
     assert parameter("/api/v1/audit-events", "cursor")["anyOf"][0]["maxLength"] == 200
+
+
+def test_every_operation_declares_its_errors_and_the_workspace_header(document):
+    for path, method, operation in operations(document):
+        responses = operation["responses"]
+        assert {"400", "500"} <= set(responses), (method, path)
+        if "{" in path:
+            assert "404" in responses, (method, path)
+        for status, response in responses.items():
+            if status.startswith(("4", "5")):
+                assert response["content"] == {"application/json": {"schema": ref("Error")}}
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        if operation.get("security"):
+            assert "401" in responses and "X-Studio-Workspace" in headers, (method, path)
+        else:  # only the health check answers without a token
+            assert path == "/api/v1/health" and "X-Studio-Workspace" not in headers
 
 
 def test_servers_come_from_the_public_address(client, settings):
