@@ -30,13 +30,14 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# collectstatic and build_sdk (the SDK wheel served at /sdk/; the code folder is read-only at run
-# time) need settings to import; a throwaway key is enough for those two commands. The
+# collectstatic and build_sdk (the SDK wheel served at /sdk/ and its dependencies' wheels, so
+# pip on a machine that reaches only the studio finds everything; the code folder is read-only
+# at run time) need settings to import; a throwaway key is enough for those two commands. The
 # settings set umask 007; the code and static files must stay readable by the studio user and
 # the step account. The data folder is the studio group's, with setgid so files a root worker
 # writes stay in that group.
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
-    && SECRET_KEY=build-only python manage.py build_sdk \
+    && SECRET_KEY=build-only python manage.py build_sdk --dependencies \
     && chmod -R a+rX /app \
     && mkdir -p /var/lib/studio && chown -R studio:studio /var/lib/studio \
     && chmod 2771 /var/lib/studio

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from importlib.metadata import version
 from pathlib import Path
 
 from django.conf import settings
@@ -28,6 +29,10 @@ logger = logging.getLogger(__name__)
 DIST_NAME = "pipeline-studio-sdk"
 WHEEL_NAME = f"pipeline_studio_sdk-{SDK_VERSION}-py3-none-any.whl"
 REQUIRES_PYTHON = ">=3.11"
+# What sdk/pyproject.toml's dependencies name (the wheels held for them are pinned to the
+# versions the server runs with; tests/studio/test_sdk_distribution.py keeps the two in step).
+SDK_REQUIRES = ("requests", "pathspec")
+_PROJECT = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
 VERSION_HEADER = "X-Studio-SDK-Version"
 _VERSION = re.compile(r"\d{1,6}(\.\d{1,6}){0,3}")
 _USER_AGENT = re.compile(r"pipeline-studio-sdk(?:/(\S{1,40}))?(?:\s|$)")
@@ -81,8 +86,60 @@ def _build(folder: Path) -> None:
 
 def wheel_sha256() -> str:
     """The sha256 of the served wheel (for the simple index's ``#sha256=`` fragment)."""
-    with wheel_path().open("rb") as wheel:
+    return file_sha256(wheel_path())
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
+    with path.open("rb") as wheel:
         return hashlib.file_digest(wheel, "sha256").hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    stat = path.stat()
+    return _sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
+def project_name(name: str) -> str | None:
+    """A project name as PEP 503 compares it (``Charset_Normalizer`` → ``charset-normalizer``);
+    None for anything that is not a project name."""
+    if not _PROJECT.fullmatch(name):
+        return None
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependencies_dir() -> Path:
+    """Where the SDK's dependency wheels lie when the studio holds them."""
+    return Path(settings.SDK_WHEEL_DIR) / "dependencies"
+
+
+def dependency_wheels() -> dict[str, list[Path]]:
+    """The dependency wheels this studio holds, by normalised project name."""
+    held: dict[str, list[Path]] = {}
+    folder = dependencies_dir()
+    for path in sorted(folder.glob("*.whl")) if folder.is_dir() else []:
+        name = project_name(path.name.split("-", 1)[0])
+        if name and name != DIST_NAME:
+            held.setdefault(name, []).append(path)
+    return held
+
+
+def download_dependencies() -> list[Path]:
+    """Put wheels of the SDK's dependencies (and theirs) beside the SDK's wheel, so that
+    ``pip install --index-url <studio>/sdk/simple/ pipeline-studio-sdk`` needs no other index.
+
+    The SDK's own dependencies are pinned to the versions this server runs with; only
+    platform-independent wheels are taken, since the SDK's users are on any machine."""
+    pins = [f"{name}=={version(name)}" for name in SDK_REQUIRES]
+    folder = dependencies_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:"]
+    command += ["--platform", "any", "--python-version", REQUIRES_PYTHON.removeprefix(">=")]
+    command += ["--dest", str(folder), *pins]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise SdkBuildError(result.stderr.strip() or "pip download failed")
+    return [path for paths in dependency_wheels().values() for path in paths]
 
 
 def install_help(base_url: str, token: str = "<your token>") -> dict[str, str]:

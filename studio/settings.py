@@ -29,6 +29,12 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 SDK_SRC = BASE_DIR / "sdk" / "src"
 # Where the studio keeps the SDK wheel it builds and serves at /sdk/.
 SDK_WHEEL_DIR = Path(os.environ.get("STUDIO_SDK_WHEEL_DIR", VAR_DIR / "sdk")).resolve()
+# The index /sdk/simple/ sends pip to for the SDK's dependencies it does not hold itself
+# (requests, pathspec and theirs; `manage.py build_sdk --dependencies` puts them beside the
+# wheel). Empty: such names are 404, for a studio whose users reach nothing else.
+SDK_UPSTREAM_INDEX = os.environ.get("STUDIO_SDK_UPSTREAM_INDEX", "https://pypi.org/simple").rstrip(
+    "/"
+)
 # The oldest SDK the API answers; older ones get a 400 naming the version to install.
 SDK_MIN_VERSION = "0.1.0"
 

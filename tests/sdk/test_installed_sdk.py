@@ -1,10 +1,14 @@
 """The SDK as a user gets it: pip-installed from the studio into a fresh virtualenv outside the
 repository (no Django there), running the seed journey against a live server and a real worker."""
 
+import io
 import json
+import subprocess
+import sys
 import textwrap
 
 import pytest
+from django.core.management import call_command
 
 from pipelines.models import PublishedPipeline
 from pipelines.sdk import __version__
@@ -99,3 +103,30 @@ def test_seed_journey_from_the_installed_sdk(celery_worker, sdk_venv, team, tmp_
     published = PublishedPipeline.objects.get(name="Venv_Published")
     assert published.status == PublishedPipeline.Status.ACTIVE
     assert published.endpoint_versions.get().endpoint.name == "VenvEndpoint"
+
+
+def test_pip_needs_no_index_but_the_studio_when_it_holds_the_dependencies(
+    sdk_venv, settings, tmp_path
+):
+    settings.SDK_WHEEL_DIR = tmp_path / "wheels"
+    settings.SDK_UPSTREAM_INDEX = ""  # nothing is sent on: the studio is all pip reaches
+    call_command("build_sdk", "--dependencies", stdout=io.StringIO())
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", str(bare)], check=True, timeout=300)
+    environment = {**sdk_venv.environment(), "PATH": f"{bare / 'bin'}:/usr/bin:/bin"}
+    del environment["PIP_FIND_LINKS"]
+    index = f"{sdk_venv.studio_url}/sdk/simple/"
+    for command in (
+        ["-m", "pip", "install", "--index-url", index, "pipeline-studio-sdk"],
+        ["-c", "import pipelines.sdk, requests, pathspec; print(pipelines.sdk.__version__)"],
+    ):
+        result = subprocess.run(
+            [str(bare / "bin" / "python"), *command],
+            env=environment,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == __version__

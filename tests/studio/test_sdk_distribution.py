@@ -4,15 +4,18 @@ needs it, and refuses an SDK too old for it with a 400 naming the version to ins
 import hashlib
 import io
 import re
+import tomllib
 import zipfile
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from pipelines.models import PipelineRun
 from pipelines.sdk import BadRequestError, Workspace, __version__
 from studio.models import Role
-from studio.sdk_dist import WHEEL_NAME, parse_version
+from studio.sdk_dist import SDK_REQUIRES, WHEEL_NAME, parse_version
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
@@ -65,9 +68,8 @@ def test_simple_index_links_the_wheel_with_its_sha256(client):
 @pytest.mark.parametrize(
     "url",
     [
-        "/sdk/simple/requests/",
-        "/sdk/simple/pipeline_studio_sdk/",
         "/sdk/pipeline_studio_sdk-0.0.1-py3-none-any.whl",
+        "/sdk/requests-2.32.0-py3-none-any.whl",
         "/sdk/..%2Fsettings.py",
         "/sdk/simple/%3Cscript%3E/",
     ],
@@ -76,6 +78,43 @@ def test_anything_else_under_sdk_is_404(client, url):
     response = client.get(url)
     assert response.status_code == 404
     assert b"<script>" not in response.content
+
+
+def test_other_projects_are_sent_upstream_but_never_the_sdk(client, settings):
+    settings.SDK_UPSTREAM_INDEX = "https://index.example/simple"
+    response = client.get("/sdk/simple/Charset_Normalizer/")
+    assert response.status_code == 302
+    assert response["Location"] == "https://index.example/simple/charset-normalizer/"
+    # The SDK's name, however it is spelled, is answered here: no other index may answer it.
+    sdk = client.get("/sdk/simple/Pipeline_Studio.SDK/")
+    assert sdk.status_code == 200 and f"{WHEEL_NAME}#sha256=" in sdk.text
+    settings.SDK_UPSTREAM_INDEX = ""
+    assert client.get("/sdk/simple/charset-normalizer/").status_code == 404
+
+
+def test_held_dependency_wheels_are_listed_and_served(client, settings, tmp_path):
+    settings.SDK_WHEEL_DIR = tmp_path
+    (tmp_path / "dependencies").mkdir()
+    held = tmp_path / "dependencies" / "Requests-2.32.0-py3-none-any.whl"
+    held.write_bytes(b"a wheel's bytes")
+    (tmp_path / "dependencies" / "notes.txt").write_text("not a wheel")
+    settings.SDK_UPSTREAM_INDEX = ""
+
+    root = client.get("/sdk/simple/").text
+    assert '<a href="requests/">requests</a>' in root and "notes" not in root
+    project = client.get("/sdk/simple/requests/").text
+    sha256 = hashlib.sha256(b"a wheel's bytes").hexdigest()
+    assert f'href="../../{held.name}#sha256={sha256}"' in project
+    served = client.get(f"/sdk/{held.name}")
+    assert b"".join(served.streaming_content) == b"a wheel's bytes"
+    assert client.get("/sdk/notes.txt").status_code == 404
+    assert "it holds the SDK's dependencies too: requests" in client.get("/sdk/").text
+
+
+def test_the_held_dependencies_are_the_ones_the_sdk_declares():
+    pyproject = tomllib.loads((Path(settings.SDK_SRC).parent / "pyproject.toml").read_text())
+    declared = [re.match(r"[\w.-]+", r).group() for r in pyproject["project"]["dependencies"]]
+    assert tuple(declared) == SDK_REQUIRES
 
 
 def test_sdk_urls_refuse_writes(client):
