@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
+from django.urls import reverse
 
 from pipelines.models import RunStatus
 from studio.models import ApiToken, Role
@@ -85,7 +86,7 @@ def test_a_snapshot_is_stored_in_the_bucket_not_on_local_disk(s3_storage, crew, 
 
 
 def test_three_steps_pass_data_across_two_machines_through_s3(
-    s3_storage, edge_targets, worker_factory, crew, tmp_path, live_server
+    s3_storage, edge_targets, worker_factory, crew, tmp_path, live_server, client
 ):
     first = worker_factory("edge", env=machine(tmp_path, "machine-a", s3_storage))
     second = worker_factory("gpu", env=machine(tmp_path, "machine-b", s3_storage))
@@ -149,3 +150,9 @@ def test_three_steps_pass_data_across_two_machines_through_s3(
     assert big.status_code == 200
     assert len(big.content) == BIG
     assert hashlib.sha256(big.content).hexdigest() == big_digest()
+    # So does the run page's download link.
+    client.force_login(crew.contributor)
+    link = reverse("pipelines:step_output", args=[run.pk, steps["produce"].pk, "raw", "big.bin"])
+    page = client.get(link)
+    assert page.status_code == 200
+    assert hashlib.sha256(b"".join(page.streaming_content)).hexdigest() == big_digest()

@@ -41,6 +41,19 @@ def test_creates_the_workspace_and_its_admin_from_a_password_file(tmp_path, caps
 
 
 @pytest.mark.django_db
+def test_an_existing_user_becomes_the_admin_without_being_asked_a_password(capsys):
+    User = get_user_model()
+    grace = User.objects.create_user("grace", email="grace@example.com", password=PASSWORD)
+    call_command("create_workspace", "Platform", admin="grace")  # no prompt, no file
+
+    grace.refresh_from_db()
+    assert grace.check_password(PASSWORD) and grace.email == "grace@example.com"
+    assert Workspace.objects.get(slug="platform").role_of(grace) == Role.ADMIN
+    assert User.objects.count() == 1
+    assert "grace (existing user, password unchanged) is its Admin" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
 def test_an_existing_workspace_is_a_clear_error_and_nothing_changes(tmp_path):
     Workspace.objects.create(name="Data Science", slug="data-science")
     with pytest.raises(CommandError, match="already exists"):

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -18,9 +19,17 @@ STUDIO_ROLES = ("migrate", "web", "worker", "beat")
 STATEFUL = {"db": "/var/lib/postgresql/data", "redis": "/data", "s3": "/data"}
 
 
-def interpolate(value: str) -> str:
-    """compose's ``${NAME:-default}`` with nothing set: the default."""
-    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", value)
+def interpolate(value: str, env: dict | None = None) -> str:
+    """compose's ``${NAME:-default}`` and ``${NAME:?message}`` with the variables ``env``."""
+    env = env or {}
+
+    def one(match: re.Match) -> str:
+        name, operator, argument = match.groups()
+        if operator == ":?" and not env.get(name):
+            raise AssertionError(f"compose refuses to start without {name}: {argument}")
+        return env.get(name) or (argument if operator == ":-" else "")
+
+    return re.sub(r"\$\{([A-Z0-9_]+)(?:(:[-?])([^}]*))?\}", one, value)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +79,29 @@ def test_studio_roles_share_an_s3_store_served_in_compose(compose):
         assert "MEDIA_ROOT" not in env
         assert compose["services"][role]["depends_on"]["s3-bucket"]["condition"] == (
             "service_completed_successfully"
+        )
+
+
+@pytest.mark.parametrize(
+    "env", [{}, {"S3_SECRET_KEY": "another-s3-secret"}], ids=["default", "set"]
+)
+def test_the_studio_roles_use_the_passwords_the_services_were_given(compose, env):
+    env = {"SECRET_KEY": "k", "DB_PASSWORD": "a-db-password", **env}
+    services = compose["services"]
+    db = {k: interpolate(v, env) for k, v in services["db"]["environment"].items()}
+    s3 = {k: interpolate(v, env) for k, v in services["s3"]["environment"].items()}
+    bucket = {k: interpolate(v, env) for k, v in services["s3-bucket"]["environment"].items()}
+    assert db["POSTGRES_PASSWORD"] == "a-db-password"
+    assert bucket["S3_SECRET_KEY"] == s3["MINIO_ROOT_PASSWORD"]
+    for role in STUDIO_ROLES:
+        role_env = services[role]["environment"]
+        url = urlsplit(interpolate(role_env["DATABASE_URL"], env))
+        assert (url.hostname, url.path) == ("db", f"/{db['POSTGRES_DB']}"), role
+        assert (url.username, url.password) == (db["POSTGRES_USER"], db["POSTGRES_PASSWORD"])
+        options = json.loads(interpolate(role_env["STUDIO_STORAGE_OPTIONS"], env))
+        assert (options["access_key"], options["secret_key"]) == (
+            s3["MINIO_ROOT_USER"],
+            s3["MINIO_ROOT_PASSWORD"],
         )
 
 

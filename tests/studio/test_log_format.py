@@ -1,8 +1,12 @@
 """LOG_FORMAT=json: every log record is one JSON object on one line."""
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,3 +50,34 @@ def test_plain_logs_stay_the_default_and_an_unknown_format_is_refused():
     refused = manage_shell("xml", "check")
     assert refused.returncode != 0
     assert "LOG_FORMAT must be plain or json" in refused.stderr
+
+
+def test_a_celery_worker_logs_json_too(tmp_path):
+    """Celery keeps the settings' handlers instead of installing its own format: the worker's
+    own records (its "ready." line) are JSON objects, none in Celery's "[time: LEVEL/...]"."""
+    output = tmp_path / "worker.out"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LOG_FORMAT": "json",
+        "STUDIO_VAR_DIR": str(tmp_path),  # its own embedded database and broker
+        "PYTHONUNBUFFERED": "1",
+    }
+    with output.open("wb") as log:
+        worker = subprocess.Popen(
+            [str(Path(sys.executable).parent / "celery"), "-A", "studio", "worker", "-c", "1",
+             "-n", "json@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in output.read_text(errors="replace"):
+            assert worker.poll() is None and time.monotonic() < deadline, output.read_text()
+            time.sleep(0.1)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    lines = output.read_text(errors="replace").splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    ready = [r for r in records if r["message"].endswith(" ready.")]
+    assert [(r["level"], r["logger"]) for r in ready] == [("INFO", "celery.apps.worker")]
+    assert not [line for line in lines if re.match(r"\[\d{4}-\d\d-\d\d .*: \w+/", line)]
