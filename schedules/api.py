@@ -24,11 +24,17 @@ from studio.models import Role
 
 from .models import Schedule
 from .queries import runs_of, schedules_for_listing
+from .timetable import WEEK_DAYS
 
 router = Router(tags=["schedules"])
 
 # A schedule's status, named once in the OpenAPI document (a paused schedule fires no slot).
 ScheduleStatus = TypeAliasType("ScheduleStatus", Literal["Active", "Paused"])
+# The recurrence's unit, its week days and what happens to missed slots, named once for
+# generated clients (the values are the model's and the timetable's).
+Frequency = TypeAliasType("Frequency", Literal[tuple(Schedule.Frequency.values)])
+CatchUp = TypeAliasType("CatchUp", Literal[tuple(Schedule.CatchUp.values)])
+WeekDay = TypeAliasType("WeekDay", Literal[WEEK_DAYS])
 
 
 class RecurrenceIn(Schema):
@@ -63,11 +69,11 @@ class ScheduleIn(ScheduleChange):
 
 
 class RecurrenceOut(Schema):
-    Frequency: str
+    Frequency: Frequency
     Interval: int
     Hours: list[int]
     Minutes: list[int]
-    WeekDays: list[str]
+    WeekDays: list[WeekDay]
 
 
 class LastRunOut(Schema):
@@ -89,7 +95,7 @@ class ScheduleOut(Schema):
     Cron: str | None
     StartTime: datetime
     TimeZone: str
-    CatchUp: str
+    CatchUp: CatchUp
     NextFireTimes: list[datetime] = Field(..., description="The next five slots (UTC)")
     LastRun: LastRunOut | None
     CreatedBy: str

@@ -80,6 +80,10 @@ def test_statuses_roles_and_sources_are_named_enums(document):
     assert "Resubmit" in schema(document, "RunSource")["enum"]
     assert schema(document, "MetricKind")["enum"] == ["scalar", "list", "row", "tag"]
     assert schema(document, "ScheduleStatus")["enum"] == ["Active", "Paused"]
+    assert schema(document, "Frequency")["enum"] == ["Minute", "Hour", "Day", "Week", "Month"]
+    assert schema(document, "CatchUp")["enum"] == ["latest", "none"]
+    assert schema(document, "WeekDay")["enum"][0] == "Monday"
+    assert schema(document, "RecurrenceOut")["properties"]["WeekDays"]["items"] == ref("WeekDay")
     uses = {
         ("RunOut", "Status"): "RunStatus",
         ("StepOut", "Status"): "RunStatus",
@@ -92,12 +96,14 @@ def test_statuses_roles_and_sources_are_named_enums(document):
         ("MetricOut", "Kind"): "MetricKind",
         ("TokenOut", "Role"): "Role",
         ("WorkspaceOut", "Role"): "Role",
+        ("RecurrenceOut", "Frequency"): "Frequency",
+        ("ScheduleOut", "CatchUp"): "CatchUp",
     }
     for (owner, field), enum in uses.items():
         assert schema(document, owner)["properties"][field] == ref(enum), (owner, field)
     # No status, role or kind of any response is left a plain string.
     for name, component in document["components"]["schemas"].items():
-        for field in ("Status", "Role", "Kind", "RunSource"):
+        for field in ("Status", "Role", "Kind", "RunSource", "Frequency", "CatchUp"):
             found = component.get("properties", {}).get(field)
             if found is not None and name.endswith("Out"):
                 assert "$ref" in found, (name, field)
