@@ -175,7 +175,9 @@ class HealthOut(Schema):
     status: Literal["ok"]
 
 
-@meta.get("/health", auth=None, response={200: HealthOut}, summary="Liveness of the API")
+@meta.get(
+    "/health", auth=None, response={200: HealthOut}, summary="Liveness of the API", tags=["health"]
+)
 def get_health(request):
     return {"status": "ok"}
 

@@ -170,6 +170,7 @@ def test_operation_ids_say_what_they_do_and_tags_name_resources(document):
     tags = {tuple(op["tags"]) for _path, _method, op in operations(document)}
     assert all(len(tag) == 1 for tag in tags)
     assert ("tokens",) in tags and ("audit",) in tags
+    assert document["paths"]["/api/v1/health"]["get"]["tags"] == ["health"]
 
 
 def test_paged_parameters_are_bounded(document):
