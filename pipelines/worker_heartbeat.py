@@ -30,6 +30,8 @@ from .models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
+STOP_WAIT_SECONDS = 2  # longest a shutdown waits for a heartbeat being written
+
 
 class HeartbeatStep(bootsteps.StartStopStep):
     """Writes this worker's WorkerHeartbeat row at start, every interval, and at shutdown."""
@@ -80,15 +82,22 @@ class HeartbeatStep(bootsteps.StartStopStep):
         if self.entry is not None:
             self.entry.cancel()
             self.entry = None
-        with self.lock:
-            if not self.running:
-                return
-            self.running = False
-            try:
-                WorkerHeartbeat.mark_stopped(self.name, pid=self.pid, started_at=self.started_at)
-            except Exception:  # noqa: BLE001 - it will show stale instead
-                logger.warning("Could not mark %s stopped.", self.name, exc_info=True)
-            finally:
-                connection.close()
+        if not self.running:
+            return
+        self.running = False  # a beat that has not started writing will not
+        # A beat still writing (on the timer's thread) holds the lock; a shutdown waits for it
+        # only briefly: a worker left unmarked shows stale, which is the truth about it.
+        if not self.lock.acquire(timeout=STOP_WAIT_SECONDS):
+            logger.warning(
+                "A heartbeat of %s is still being written; not marked stopped.", self.name
+            )
+            return
+        try:
+            WorkerHeartbeat.mark_stopped(self.name, pid=self.pid, started_at=self.started_at)
+        except Exception:  # noqa: BLE001 - it will show stale instead
+            logger.warning("Could not mark %s stopped.", self.name, exc_info=True)
+        finally:
+            connection.close()
+            self.lock.release()
 
     terminate = stop  # a cold shutdown marks it stopped too
