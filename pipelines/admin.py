@@ -9,6 +9,7 @@ from .models import (
     PublishedPipeline,
     SourceSnapshot,
     StepRun,
+    WorkerHeartbeat,
 )
 
 
@@ -111,3 +112,19 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     list_display = ["principal", "key", "run", "created_at"]
     search_fields = ["principal", "key"]
     raw_id_fields = ["run"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "hostname", "queues", "pid", "started_at", "seen_at", "stopped_at"]
+    search_fields = ["name", "hostname"]
+    readonly_fields = [
+        "name",
+        "hostname",
+        "queues",
+        "pid",
+        "interval",
+        "started_at",
+        "seen_at",
+        "stopped_at",
+    ]

@@ -9,9 +9,10 @@ execute, so later changes never alter history.
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from core.actors import actor_label, actor_user
@@ -581,3 +582,95 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key}"
+
+
+class WorkerState(models.TextChoices):
+    ALIVE = "alive", "Alive"
+    STALE = "stale", "Stale"
+    STOPPED = "stopped", "Stopped"
+
+
+class WorkerHeartbeat(models.Model):
+    """One Celery worker of the studio as its main process last reported itself.
+
+    Written when the worker starts and every ``interval`` seconds after, whether or not it
+    runs steps, and marked stopped when it shuts down (:mod:`pipelines.worker_heartbeat`).
+    A worker killed outright (or whose machine died) just stops writing: it is stale once
+    unseen for ``STALE_INTERVALS`` of its own intervals.
+    """
+
+    STALE_INTERVALS = 3
+    # Rows unseen this long are deleted when a worker starts (names that never come back,
+    # such as containers' host names).
+    FORGET_AFTER = timedelta(days=7)
+
+    # The Celery node name ("celery@host"), as StepRun.worker names it.
+    name = models.CharField(max_length=255, unique=True)
+    hostname = models.CharField(max_length=255)
+    queues = models.JSONField(default=list, blank=True)
+    pid = models.PositiveIntegerField()
+    interval = models.FloatField(help_text="Seconds between its heartbeats.")
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def beat(
+        cls,
+        name: str,
+        *,
+        hostname: str,
+        queues: list[str],
+        pid: int,
+        interval: float,
+        started_at: datetime,
+    ) -> None:
+        """Record that worker ``name`` is alive now (one UPDATE; the first beat inserts)."""
+        fields = {
+            "hostname": hostname,
+            "queues": sorted(queues),
+            "pid": pid,
+            "interval": interval,
+            "started_at": started_at,
+            "seen_at": timezone.now(),
+            "stopped_at": None,
+        }
+        if cls.objects.filter(name=name).update(**fields):
+            return
+        try:
+            with transaction.atomic():
+                cls.objects.create(name=name, **fields)
+        except IntegrityError:  # another process of the same name inserted it first
+            cls.objects.filter(name=name).update(**fields)
+
+    @classmethod
+    def mark_stopped(cls, name: str, *, pid: int, started_at: datetime) -> int:
+        """Mark the worker ``name`` started at ``started_at`` by ``pid`` stopped (not another
+        process that took the name since)."""
+        now = timezone.now()
+        return cls.objects.filter(
+            name=name, pid=pid, started_at=started_at, stopped_at__isnull=True
+        ).update(stopped_at=now, seen_at=now)
+
+    @classmethod
+    def forget_old(cls) -> int:
+        """Delete the rows of workers unseen for ``FORGET_AFTER``."""
+        return cls.objects.filter(seen_at__lt=timezone.now() - cls.FORGET_AFTER).delete()[0]
+
+    def state(self, now: datetime) -> str:
+        """Stopped (shut down), stale (unseen for STALE_INTERVALS intervals) or alive."""
+        if self.stopped_at is not None:
+            return WorkerState.STOPPED
+        if now - self.seen_at > timedelta(seconds=self.STALE_INTERVALS * self.interval):
+            return WorkerState.STALE
+        return WorkerState.ALIVE
+
+    def age(self, now: datetime) -> float:
+        """Seconds since its last heartbeat."""
+        return max(0.0, (now - self.seen_at).total_seconds())

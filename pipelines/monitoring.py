@@ -9,8 +9,13 @@ each web process answers the same whichever one the scraper reaches:
 - ``studio_step_duration_seconds``: a histogram of the durations of ended steps;
 - ``studio_submits_total{result}``: submits accepted, replayed (same Idempotency-Key),
   refused by the domain (400/409) or failed; counted in the cache (shared with CACHE_URL);
-- ``studio_worker_heartbeat_age_seconds{worker}``: seconds since each worker's last step
-  heartbeat (workers seen in the last hour).
+- ``studio_worker_heartbeat_age_seconds{worker}``: seconds since each worker's last
+  heartbeat, for the workers not stopped that were seen in the last hour. Every worker writes
+  its own every ``STUDIO_WORKER_HEARTBEAT_INTERVAL`` seconds whether or not it runs steps
+  (``pipelines.worker_heartbeat``), so an idle worker is there too;
+- ``studio_workers{state}``: the workers seen in the last hour by state: ``alive``,
+  ``stale`` (unseen for 3 of its intervals: killed, its machine gone, or its main loop stuck)
+  or ``stopped`` (shut down).
 
 Access: with ``STUDIO_METRICS_TOKEN`` set, a scraper sends ``Authorization: Bearer <token>``;
 without it only clients on this machine are answered (loopback, no X-Forwarded-For).
@@ -25,7 +30,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -33,7 +38,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from studio.celery import app
 
-from .models import PipelineRun, RunStatus, StepRun
+from .models import PipelineRun, RunStatus, StepRun, WorkerHeartbeat, WorkerState
 
 logger = logging.getLogger(__name__)
 
@@ -119,23 +124,29 @@ def submits():
     return family
 
 
-def heartbeat_ages():
-    family = GaugeMetricFamily(
+def workers():
+    """The worker families, from the workers' own heartbeats of the last hour."""
+    ages = GaugeMetricFamily(
         "studio_worker_heartbeat_age_seconds",
-        "Seconds since each worker's last step heartbeat (workers seen in the last hour).",
+        "Seconds since each worker's last heartbeat (workers not stopped, seen in the last hour).",
         labels=["worker"],
     )
-    now = timezone.now()
-    latest = (
-        StepRun.objects.filter(heartbeat_at__gte=now - HEARTBEAT_WINDOW)
-        .exclude(worker="")
-        .order_by()
-        .values_list("worker")
-        .annotate(last=Max("heartbeat_at"))
+    states = GaugeMetricFamily(
+        "studio_workers",
+        "Workers seen in the last hour: alive, stale (unseen for 3 heartbeat intervals) or "
+        "stopped.",
+        labels=["state"],
     )
-    for worker, last in latest:
-        family.add_metric([worker], max(0.0, (now - last).total_seconds()))
-    return family
+    now = timezone.now()
+    counts = dict.fromkeys(WorkerState.values, 0)
+    for worker in WorkerHeartbeat.objects.filter(seen_at__gte=now - HEARTBEAT_WINDOW):
+        state = worker.state(now)
+        counts[state] += 1
+        if state != WorkerState.STOPPED:
+            ages.add_metric([worker.name], worker.age(now))
+    for state, count in counts.items():
+        states.add_metric([state], count)
+    return [ages, states]
 
 
 class StudioCollector:
@@ -150,7 +161,7 @@ class StudioCollector:
             logger.warning("could not read queue depths from the broker", exc_info=True)
         yield step_durations()
         yield submits()
-        yield heartbeat_ages()
+        yield from workers()
 
 
 def scraper_allowed(request) -> bool:

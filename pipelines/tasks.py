@@ -11,8 +11,13 @@ from celery import shared_task
 from celery.signals import worker_init
 
 from pipelines import engine, runner, scheduler, step_isolation, step_processes
+from pipelines.worker_heartbeat import HeartbeatStep
+from studio.celery import app
 
 logger = logging.getLogger(__name__)
+
+# Every worker writes its own heartbeat row, whether or not it runs steps.
+app.steps["worker"].add(HeartbeatStep)
 
 
 @worker_init.connect

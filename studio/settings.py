@@ -241,6 +241,9 @@ STUDIO_DEFAULT_COMPUTE_TARGET = os.environ.get("STUDIO_DEFAULT_COMPUTE_TARGET", 
 # is retried once, then failed "worker lost" (the reaper runs every STUDIO_SCHEDULER_INTERVAL
 # seconds on the beat schedule, see studio/celery.py).
 STUDIO_HEARTBEAT_TIMEOUT = float(os.environ.get("STUDIO_HEARTBEAT_TIMEOUT", "60"))
+# Every worker's main process writes its WorkerHeartbeat row this often, whether or not it runs
+# steps (pipelines/worker_heartbeat.py); /metrics reports a worker unseen for 3 intervals stale.
+STUDIO_WORKER_HEARTBEAT_INTERVAL = float(os.environ.get("STUDIO_WORKER_HEARTBEAT_INTERVAL", "15"))
 # A step Queued this long at the head of its queue is sent again (its message may have been
 # lost with a web process or a worker); duplicates are no-ops. With the dispatcher's interval
 # a lost message waits at most about 25 s.

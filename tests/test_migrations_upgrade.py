@@ -260,8 +260,13 @@ def test_upgrade_from_the_last_release_keeps_every_row(fresh_database, tmp_path)
     } == EXPECTED_METRIC_VALUES
     assert len(found["metric_values"]) == len(EXPECTED_METRIC_VALUES)
 
-    # The tables added since exist (the schedules empty), and nothing is left to migrate.
-    assert found["new_tables"] == {"studio_cache": 0, "schedules_schedule": 0}
+    # The tables added since exist (the schedules and the workers' heartbeats empty), and
+    # nothing is left to migrate.
+    assert found["new_tables"] == {
+        "studio_cache": 0,
+        "schedules_schedule": 0,
+        "pipelines_workerheartbeat": 0,
+    }
     assert found["pending"] == []
     assert found["password_checks"] is True
 
@@ -635,7 +640,7 @@ def upgrade(out: Path) -> None:
     ]
     new_tables = {}
     with connection.cursor() as cursor:
-        for table in ("studio_cache", "schedules_schedule"):
+        for table in ("studio_cache", "schedules_schedule", "pipelines_workerheartbeat"):
             cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
             new_tables[table] = cursor.fetchone()[0]
     executor = MigrationExecutor(connection)

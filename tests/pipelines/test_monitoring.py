@@ -8,7 +8,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipelines.broker import RUN_STEP_TASK, send_task
-from pipelines.models import PipelineRun, RunStatus, StepRun
+from pipelines.models import PipelineRun, RunStatus, StepRun, WorkerHeartbeat
 from tests.fixtures.worker import purge_queues
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_with_a_token_every_scraper_must_send_it(client, metrics_on):
     assert answered.status_code == 200
 
 
-def test_runs_by_status_step_durations_and_heartbeats(client, metrics_on, studio):
+def test_runs_by_status_and_step_durations(client, metrics_on, studio):
     run, step = studio.run, studio.step
     before = scrape(client)
     now = timezone.now()
@@ -79,8 +79,45 @@ def test_runs_by_status_step_durations_and_heartbeats(client, metrics_on, studio
     assert after[("studio_step_duration_seconds_bucket", (("le", "5.0"),))] == 0
     assert after[("studio_step_duration_seconds_count", ())] == 1
     assert after[("studio_step_duration_seconds_sum", ())] == pytest.approx(10, abs=0.01)
-    age = after[("studio_worker_heartbeat_age_seconds", (("worker", "machine-b@host"),))]
-    assert 30 <= age < 90
+
+
+def test_workers_by_state_and_heartbeat_ages_from_their_own_heartbeats(client, metrics_on):
+    WorkerHeartbeat.objects.all().delete()  # in this test's transaction: only the rows below
+
+    def worker(name, seen_ago=0.0, interval=15.0, stopped=False):
+        started = timezone.now() - timedelta(hours=3)
+        WorkerHeartbeat.beat(
+            name, hostname="host", queues=["cpu"], pid=4242, interval=interval, started_at=started
+        )
+        if stopped:
+            assert WorkerHeartbeat.mark_stopped(name, pid=4242, started_at=started) == 1
+        if seen_ago:
+            WorkerHeartbeat.objects.filter(name=name).update(
+                seen_at=timezone.now() - timedelta(seconds=seen_ago)
+            )
+
+    worker("idle@a")  # beating, running no step
+    worker("slow@b", seen_ago=100, interval=60)  # under 3 of its own intervals: alive
+    worker("lost@c", seen_ago=100, interval=15)  # over 3 of its own intervals: stale
+    worker("done@d", seen_ago=60, stopped=True)
+    worker("gone@e", seen_ago=2 * 3600)  # not seen in the last hour: not reported
+    worker("old-stop@f", seen_ago=2 * 3600, stopped=True)
+    figures = scrape(client)
+
+    ages = {
+        dict(labels)["worker"]: value
+        for (name, labels), value in figures.items()
+        if name == "studio_worker_heartbeat_age_seconds"
+    }
+    assert sorted(ages) == ["idle@a", "lost@c", "slow@b"]
+    assert ages["idle@a"] < 100 <= ages["slow@b"]
+    assert 100 <= ages["lost@c"] < 3600
+    states = {
+        dict(labels)["state"]: value
+        for (name, labels), value in figures.items()
+        if name == "studio_workers"
+    }
+    assert states == {"alive": 2, "stale": 1, "stopped": 1}
 
 
 def test_queue_depth_is_read_from_the_broker(client, metrics_on):
