@@ -84,11 +84,6 @@ def _build(folder: Path) -> None:
         os.replace(built, folder / WHEEL_NAME)
 
 
-def wheel_sha256() -> str:
-    """The sha256 of the served wheel (for the simple index's ``#sha256=`` fragment)."""
-    return file_sha256(wheel_path())
-
-
 @functools.lru_cache(maxsize=64)
 def _sha256(path: Path, size: int, mtime_ns: int) -> str:
     with path.open("rb") as wheel:
@@ -96,6 +91,8 @@ def _sha256(path: Path, size: int, mtime_ns: int) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 of a served wheel (the simple index's ``#sha256=`` fragment), computed once
+    per file content."""
     stat = path.stat()
     return _sha256(path, stat.st_size, stat.st_mtime_ns)
 
