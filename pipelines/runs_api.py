@@ -89,23 +89,30 @@ class RunFilters(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-def _encode_cursor(run: PipelineRun) -> str:
-    raw = json.dumps([run.created_at.isoformat(), run.pk]).encode()
+def _encode_cursor(*key) -> str:
+    """The sort key of a page's last row as an opaque ``NextCursor``."""
+    raw = json.dumps(list(key)).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+def _decode_cursor(cursor: str, check):
+    """The sort key in ``cursor``, as ``check(*key)`` returns it; a cursor that is not one
+    (``check`` raises ValueError or TypeError for a key it refuses) is a 400 naming it."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, pk = json.loads(raw)
-        created_at = parse_datetime(created)
-        if created_at is None or not isinstance(pk, int) or not 0 < pk <= MAX_ID:
-            raise ValueError
-        return created_at, pk
+        return check(*json.loads(raw))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise ApiError(
             400, "invalid", "The cursor is not valid.", [{"field": "cursor", "message": "unknown"}]
         ) from None
+
+
+def _run_key(created: str, pk: int) -> tuple[datetime, int]:
+    """A runs page's key: the last run's creation time and id."""
+    created_at = parse_datetime(created)
+    if created_at is None or not isinstance(pk, int) or not 0 < pk <= MAX_ID:
+        raise ValueError
+    return created_at, pk
 
 
 @router.get("/runs", response={200: RunList, 400: Error, 401: Error})
@@ -127,13 +134,11 @@ def list_runs(request, filters: Query[RunFilters]):
             | Q(submitted_by_label=filters.submitted_by)
         )
     if filters.cursor:
-        created_at, pk = _decode_cursor(filters.cursor)
+        created_at, pk = _decode_cursor(filters.cursor, _run_key)
         runs = runs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
     page, more = _first(runs, filters.limit)
-    return {
-        "Items": [run_out(request, run) for run in page],
-        "NextCursor": _encode_cursor(page[-1]) if more else None,
-    }
+    cursor = _encode_cursor(page[-1].created_at.isoformat(), page[-1].pk) if more else None
+    return {"Items": [run_out(request, run) for run in page], "NextCursor": cursor}
 
 
 def _first(rows, limit: int) -> tuple[list, bool]:
@@ -170,24 +175,13 @@ class StepPage(Schema):
     limit: int = Field(STEP_PAGE_DEFAULT, ge=1, le=STEP_PAGE_MAX)
 
 
-def _encode_step_cursor(step: StepRun) -> str:
-    raw = json.dumps([step.position, step.pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_step_cursor(cursor: str) -> tuple[int, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position, pk = json.loads(raw)
-        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (position, pk)):
-            raise ValueError
-        if not (0 <= position <= MAX_ID and 0 < pk <= MAX_ID):
-            raise ValueError
-        return position, pk
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(
-            400, "invalid", "The cursor is not valid.", [{"field": "cursor", "message": "unknown"}]
-        ) from None
+def _step_key(position: int, pk: int) -> tuple[int, int]:
+    """A steps page's key: the last step's position in graph order and id."""
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (position, pk)):
+        raise ValueError
+    if not (0 <= position <= MAX_ID and 0 < pk <= MAX_ID):
+        raise ValueError
+    return position, pk
 
 
 @router.get("/runs/{id}/steps", response={200: StepList, 400: Error, **READ_ERRORS})
@@ -196,12 +190,12 @@ def list_run_steps(request, id: Id, page: Query[StepPage]):
     ``NextCursor`` asks for the next page and is null on the last."""
     steps = _run(request, id).steps.defer("log", "argv").order_by("position", "id")
     if page.cursor:
-        position, pk = _decode_step_cursor(page.cursor)
+        position, pk = _decode_cursor(page.cursor, _step_key)
         steps = steps.filter(Q(position__gt=position) | Q(position=position, pk__gt=pk))
     found, more = _first(steps, page.limit)
     return {
         "Items": [step_out(step) for step in found],
-        "NextCursor": _encode_step_cursor(found[-1]) if more else None,
+        "NextCursor": _encode_cursor(found[-1].position, found[-1].pk) if more else None,
     }
 
 
