@@ -100,7 +100,7 @@ def fill(refill: bool):
         Membership.objects.create(workspace=workspace, user=admin, role=Role.ADMIN)
         graph = {
             "parameters": [{"name": "pipeline_arg", "type": "int", "default_value": 10}],
-            "steps": [_step(i) for i in range(STEPS)],
+            "steps": [_ladder_step(i) for i in range(STEPS)],
         }
         published = PublishedPipeline.objects.bulk_create(
             PublishedPipeline(
@@ -306,11 +306,21 @@ def fill_large_runs(workspace, admin):
     return made[0], made[1]
 
 
-def _large_step(name: str, inputs=(), outputs=(), arguments=(), run_after=(), group=None) -> dict:
+def _step(
+    name: str,
+    script_name: str,
+    snapshot: str,
+    inputs=(),
+    outputs=(),
+    arguments=(),
+    run_after=(),
+    group=None,
+) -> dict:
+    """A step of a normalised graph document."""
     spec = {
         "name": name,
-        "script_name": "score.py",
-        "snapshot": "1" * 64,
+        "script_name": script_name,
+        "snapshot": snapshot,
         "arguments": list(arguments),
         "inputs": list(inputs),
         "outputs": list(outputs),
@@ -322,6 +332,17 @@ def _large_step(name: str, inputs=(), outputs=(), arguments=(), run_after=(), gr
     if group:
         spec["group"] = group
     return spec
+
+
+def _large_step(name: str, **fields) -> dict:
+    """A step of the large runs."""
+    return _step(name, "score.py", "1" * 64, **fields)
+
+
+def _ladder_step(i: int) -> dict:
+    """Steps in a diamond-ish ladder: each reads the output of the step two before it."""
+    inputs = [f"data{i - 2}"] if i >= 2 else []
+    return _step(f"step-{i:02}", "step.py", "0" * 64, inputs=inputs, outputs=[f"data{i}"])
 
 
 def rss_mb(field: str = "VmRSS") -> float:
@@ -336,20 +357,7 @@ def measure_first_view(client, name: str, url: str, n: int, runs: int) -> dict:
     """Like :func:`measure`, the layout cache emptied before each request."""
     from django.core.cache import cache
 
-    times = []
-    for _ in range(runs):
-        cache.clear()
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-    return {
-        "bench": name,
-        "n": n,
-        "median_s": round(statistics.median(times), 4),
-        "min_s": round(min(times), 4),
-        "runs": runs,
-    }
+    return _timed(client, name, url, n, runs, {}, (200,), before=cache.clear)
 
 
 def compared_ids(workspace) -> list[int]:
@@ -360,22 +368,6 @@ def compared_ids(workspace) -> list[int]:
     return list(runs.values_list("pk", flat=True))
 
 
-def _step(i: int) -> dict:
-    """Steps in a diamond-ish ladder: each reads the output of the step two before it."""
-    return {
-        "name": f"step-{i:02}",
-        "script_name": "step.py",
-        "snapshot": "0" * 64,
-        "arguments": [],
-        "inputs": [f"data{i - 2}"] if i >= 2 else [],
-        "outputs": [f"data{i}"],
-        "compute_target": "cpu",
-        "allow_reuse": True,
-        "timeout_seconds": 3600,
-        "run_after": [],
-    }
-
-
 def measure(client, name: str, url: str, n: int, runs: int, headers=None) -> dict:
     """Median and minimum seconds of ``runs`` GETs of ``url`` after two warm-ups."""
     headers = headers or {}
@@ -384,8 +376,15 @@ def measure(client, name: str, url: str, n: int, runs: int, headers=None) -> dic
     for _ in range(2):
         response = client.get(url, **headers)
         assert response.status_code in expected, (url, response.status_code)
+    return _timed(client, name, url, n, runs, headers, expected)
+
+
+def _timed(client, name, url, n, runs, headers, expected, before=None) -> dict:
+    """The figure of ``runs`` timed GETs of ``url`` (``before()`` called ahead of each)."""
     times = []
     for _ in range(runs):
+        if before is not None:
+            before()
         started = time.perf_counter()
         response = client.get(url, **headers)
         times.append(time.perf_counter() - started)
