@@ -17,4 +17,5 @@ pytest_plugins = [
     "tests.fixtures.sdk_venv",
     "tests.fixtures.pages",
     "tests.fixtures.storage",
+    "tests.fixtures.metrics",
 ]

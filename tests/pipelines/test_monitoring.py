@@ -5,34 +5,15 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from prometheus_client.parser import text_string_to_metric_families
 
 from pipelines.broker import RUN_STEP_TASK, send_task
 from pipelines.models import PipelineRun, RunStatus, StepRun, WorkerHeartbeat
+from tests.fixtures.metrics import scrape
 from tests.fixtures.worker import purge_queues
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "scrape-token-0123456789"
-
-
-@pytest.fixture
-def metrics_on(settings):
-    settings.STUDIO_METRICS_ENABLED = True
-    settings.STUDIO_METRICS_TOKEN = ""
-    return settings
-
-
-def scrape(client, **headers) -> dict:
-    """{(name, labels as a sorted tuple): value} of one scrape."""
-    response = client.get("/metrics", **headers)
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"].startswith("text/plain; version=")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.content.decode())
-        for sample in family.samples
-    }
 
 
 def test_metrics_are_off_unless_enabled(client, settings):

@@ -14,17 +14,10 @@ import pytest
 from django.utils import timezone
 
 from pipelines.models import StepRun, WorkerHeartbeat, WorkerState
+from tests.fixtures.metrics import scrape
 from tests.fixtures.worker import WORKER_HEARTBEAT_INTERVAL, wait_for
-from tests.pipelines.test_monitoring import scrape
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def metrics_on(settings):
-    settings.STUDIO_METRICS_ENABLED = True
-    settings.STUDIO_METRICS_TOKEN = ""
-    return settings
 
 
 def heartbeat_row(handle, timeout: float = 60) -> WorkerHeartbeat:
